@@ -1,0 +1,1 @@
+"""Growing and pruning memory: align (distill + consolidate + store examples) and forget."""

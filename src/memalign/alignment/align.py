@@ -1,0 +1,209 @@
+"""One alignment step: diff the batch against memory, find disagreements, distill guidelines,
+consolidate them, keep the examples, and commit it all as one new memory version.
+
+Every model and embedding call happens before the store transaction opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from memalign.accounting import Meter
+from memalign.alignment.consolidate import consolidate
+from memalign.alignment.distill import DistillItem, distill
+from memalign.alignment.forget import plan_removal
+from memalign.decision import agrees
+from memalign.errors import InputError, LabelError
+from memalign.judge_spec import JudgeSpec, Value
+from memalign.records import AlignmentReport, Example, Feedback, RejectedRecord, utcnow
+from memalign.rendering import example_key, render_case
+from memalign.stores import ChangeSet
+
+if TYPE_CHECKING:
+    from memalign.judge import Judge
+
+EXAMPLE_CASE_CHARS = 1500
+OnInvalid = Literal["raise", "skip"]
+
+
+def validate(
+    records: Iterable[Feedback], spec: JudgeSpec, on_invalid: OnInvalid
+) -> tuple[list[Feedback], list[RejectedRecord]]:
+    """Labels coerced to the judge's output type (case preserved); duplicates refused."""
+    valid: list[Feedback] = []
+    rejected: list[RejectedRecord] = []
+    seen: set[str] = set()
+    for position, record in enumerate(records, start=1):
+        try:
+            if record.id in seen:
+                raise InputError("duplicate id in one batch", field="id", record_id=record.id)
+            seen.add(record.id)
+            if record.label is None and record.feedback is None:
+                raise InputError("needs a label, feedback or both", field="label",
+                                 record_id=record.id)
+            update: dict[str, object] = {}
+            if record.label is not None:
+                try:
+                    update["label"] = spec.output.coerce(record.label)
+                except LabelError as exc:
+                    raise LabelError(exc.reason, field="label", record_id=record.id) from None
+            if record.verdict is not None:
+                try:
+                    update["verdict"] = spec.output.coerce(record.verdict)
+                except LabelError as exc:
+                    raise LabelError(exc.reason, field="verdict", record_id=record.id) from None
+            if record.created_at is None:
+                update["created_at"] = utcnow()
+            valid.append(record.model_copy(update=update))
+        except InputError as exc:
+            if on_invalid == "raise":
+                raise exc.located(line=exc.line or position) if exc.line is None else exc
+            rejected.append(RejectedRecord(id=record.id, reason=str(exc)))
+    return valid, rejected
+
+
+def align(
+    judge: Judge,
+    records: Iterable[Feedback],
+    *,
+    detect_disagreements: bool | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> AlignmentReport:
+    meter = Meter()
+    with meter.timed():
+        row = judge.refresh()
+        spec = row.spec
+        valid, rejected = validate(records, spec, on_invalid)
+        stored = judge.store.record_hashes(row.judge_id)
+        incoming = [r for r in valid if stored.get(r.id) != r.content_hash()]
+        changed = [r.id for r in incoming if r.id in stored]
+        report = AlignmentReport(
+            judge=spec.name,
+            memory_version=row.version,
+            records_added=len(incoming) - len(changed),
+            records_updated=len(changed),
+            records_unchanged=len(valid) - len(incoming),
+            records_rejected=len(rejected),
+            rejected=rejected,
+        )
+        if not incoming:
+            report.usage = meter.snapshot()
+            return report
+
+        # What the current judge says about each new case (the recorded verdict wins).
+        detect = spec.memory.detect_disagreements if detect_disagreements is None else (
+            detect_disagreements
+        )
+        judged: dict[str, Value | None] = {}
+        snapshot = judge.snapshot()
+        for record in incoming:
+            if record.verdict is not None:
+                judged[record.id] = record.verdict
+            elif detect and record.label is not None:
+                verdict = judge._judge(record.case, snapshot, exclude=(record.id,))
+                meter.merge(verdict.usage)
+                judged[record.id] = verdict.value
+        agreement: dict[str, bool | None] = {}
+        for record in incoming:
+            value = judged.get(record.id)
+            agreement[record.id] = (
+                agrees(spec.output, value, record.label)
+                if value is not None and record.label is not None
+                else None
+            )
+        report.disagreements = sum(1 for a in agreement.values() if a is False)
+
+        # An overwritten record takes what was derived from its old content with it.
+        removal = plan_removal(
+            judge.store,
+            row.judge_id,
+            spec,
+            changed,
+            reflection=judge.reflection,
+            embedder=judge.embedder,
+            meter=meter,
+        )
+        existing = [
+            (g, v)
+            for g, v in judge.store.guidelines(row.judge_id)
+            if g.id not in set(removal.delete_guidelines)
+        ]
+        rewritten = {g.id: (g, v) for g, v in removal.rewrite}
+        existing = [rewritten.get(g.id, (g, v)) for g, v in existing]
+
+        # Feedback text always teaches; a bare label only when the judge got it wrong or we
+        # don't know (a label the judge already agrees with adds an example, not a rule).
+        to_distill = [
+            DistillItem(r, judged.get(r.id))
+            for r in incoming
+            if r.feedback or agreement[r.id] is not True
+        ]
+        candidates = (
+            distill(
+                judge.reflection,
+                spec,
+                to_distill,
+                [g for g, _ in existing if g.status != "retired"],
+                meter,
+            )
+            if spec.memory.use_guidelines
+            else []
+        )
+        merged = consolidate(
+            candidates,
+            existing,
+            spec=spec,
+            reflection=judge.reflection,
+            embedder=judge.embedder,
+            meter=meter,
+        )
+
+        keys = [example_key(r.case, spec) for r in incoming]
+        vectors = judge.embedder.embed(keys, meter)
+        examples = [
+            (
+                Example(
+                    record_id=r.id,
+                    key_text=key,
+                    case_text=render_case(r.case, spec, limit=EXAMPLE_CASE_CHARS),
+                    label=r.label,
+                    feedback=r.feedback,
+                    agree=agreement[r.id],
+                    judge_value=judged.get(r.id),
+                ),
+                vector,
+            )
+            for r, key, vector in zip(incoming, keys, vectors, strict=True)
+        ]
+        upserts = {**rewritten, **merged.upserts}
+        version = judge.store.commit(
+            row.judge_id,
+            ChangeSet(
+                operation="align",
+                delete_records=changed,
+                upsert_records=incoming,
+                delete_guidelines=removal.delete_guidelines,
+                upsert_guidelines=list(upserts.values()),
+                upsert_examples=examples,
+                summary={
+                    "records_added": report.records_added,
+                    "records_updated": report.records_updated,
+                    "guidelines_added": len(merged.added),
+                    "guidelines_merged": merged.merged,
+                    "disagreements": report.disagreements,
+                },
+            ),
+        )
+        if changed:
+            judge.store.compact()
+        report.memory_version = version
+        report.guidelines_added = len(merged.added)
+        report.guidelines_merged = merged.merged
+        report.guidelines_removed = len(removal.delete_guidelines) + merged.retired
+        report.guidelines_redistilled = len(removal.redistilled)
+        report.examples_added = len(examples)
+        report.examples_removed = len(changed)
+        report.new_guidelines = merged.added
+    report.usage = meter.snapshot()
+    return report

@@ -1,0 +1,199 @@
+"""Feedback → candidate guidelines, each citing the feedback it comes from.
+
+Only the expert's label and feedback are instructions. Case text is untrusted: it is shown
+inside ``<case>`` tags, and a guideline that merely copies case text (rather than resting on the
+expert's words) is dropped as a possible prompt injection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memalign import prompts
+from memalign.accounting import Meter
+from memalign.errors import ParseError
+from memalign.judge_spec import JudgeSpec, Value
+from memalign.model_client import ModelClient
+from memalign.parsing import parse_guidelines
+from memalign.providers import CompletionRequest, Message, Purpose
+from memalign.records import Feedback, Guideline
+from memalign.rendering import estimate_tokens, render_case, render_guidelines
+
+CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class DistillItem:
+    record: Feedback
+    judge_value: Value | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    sources: tuple[str, ...]
+
+
+def render_item(item: DistillItem, spec: JudgeSpec) -> str:
+    record = item.record
+    lines = [f'<item id="{record.id}">', render_case(record.case, spec, limit=CASE_CHARS)]
+    if item.judge_value is not None:
+        lines.append(f"Judge said: {item.judge_value}")
+    if record.label is not None:
+        lines.append(f"Expert label: {record.label}")
+    if record.feedback:
+        lines.append(f"Expert feedback: {record.feedback}")
+    lines.append("</item>")
+    return "\n".join(lines)
+
+
+def batches(rendered: Sequence[tuple[str, str]], token_budget: int) -> list[list[tuple[str, str]]]:
+    """Greedy packing of (id, text) items into calls of at most ``token_budget`` tokens."""
+    out: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    used = 0
+    for item in rendered:
+        cost = estimate_tokens(item[1])
+        if current and used + cost > token_budget:
+            out.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += cost
+    if current:
+        out.append(current)
+    return out
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.casefold())
+    return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return [] if value is None else [str(value)]
+
+
+def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
+    """True when most of ``text`` is lifted from the cases and not from the experts' words."""
+    grams = _trigrams(text)
+    if not grams:
+        return False
+    case_grams: set[tuple[str, ...]] = set()
+    expert_grams: set[tuple[str, ...]] = set()
+    for record in records:
+        case_grams |= _trigrams(" ".join(_strings(record.case.model_dump())))
+        expert_grams |= _trigrams(f"{record.label or ''} {record.feedback or ''}")
+    from_case = len(grams & case_grams) / len(grams)
+    from_expert = len(grams & expert_grams) / len(grams)
+    return from_case >= 0.5 and from_expert < 0.5
+
+
+def validated(
+    proposals: Sequence[tuple[str, list[str]]], allowed: dict[str, Feedback]
+) -> list[Candidate]:
+    """Keep proposals citing at least one item of this call and grounded in expert words."""
+    kept: list[Candidate] = []
+    for text, sources in proposals:
+        cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
+        if not cited:
+            continue
+        if copies_case_text(text, [allowed[s] for s in cited]):
+            continue
+        kept.append(Candidate(text, cited))
+    return kept
+
+
+def reflect(
+    client: ModelClient,
+    template: str,
+    meter: Meter,
+    purpose: Purpose,
+    **values: str,
+) -> list[tuple[str, list[str]]]:
+    request = CompletionRequest(
+        messages=(Message("user", prompts.render(template, **values)),),
+        schema={
+            "type": "object",
+            "properties": {
+                "guidelines": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "text": {"type": "string"},
+                            "sources": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["text", "sources"],
+                    },
+                }
+            },
+            "required": ["guidelines"],
+        },
+        max_tokens=800,
+        purpose=purpose,
+    )
+    completion = client.complete(request, meter)
+    try:
+        return parse_guidelines(completion.text)
+    except ParseError:
+        # A reflection answer that can't be read adds nothing; it must not fail alignment.
+        return []
+
+
+def distill(
+    client: ModelClient,
+    spec: JudgeSpec,
+    items: Sequence[DistillItem],
+    existing: Sequence[Guideline],
+    meter: Meter,
+) -> list[Candidate]:
+    if not items:
+        return []
+    by_id = {item.record.id: item.record for item in items}
+    rendered = [(item.record.id, render_item(item, spec)) for item in items]
+    existing_text = render_guidelines(existing) or "(none yet)"
+    budget = max(500, spec.memory.distill_token_budget - estimate_tokens(existing_text) - 400)
+    candidates: list[Candidate] = []
+    for batch in batches(rendered, budget):
+        allowed = {rid: by_id[rid] for rid, _ in batch}
+        proposals = reflect(
+            client,
+            "distill",
+            meter,
+            "distill",
+            name=spec.name,
+            instructions=spec.rendered_instructions(),
+            existing=existing_text,
+            items="\n\n".join(text for _, text in batch),
+        )
+        candidates += validated(proposals, allowed)
+    return candidates
+
+
+def redistill(
+    client: ModelClient,
+    spec: JudgeSpec,
+    guideline: Guideline,
+    remaining: Sequence[Feedback],
+    meter: Meter,
+) -> Candidate | None:
+    """Rewrite a guideline from the feedback still behind it, or None if it no longer holds."""
+    allowed = {record.id: record for record in remaining}
+    proposals = reflect(
+        client,
+        "redistill",
+        meter,
+        "redistill",
+        name=spec.name,
+        guideline=guideline.text,
+        items="\n\n".join(render_item(DistillItem(r), spec) for r in remaining),
+    )
+    kept = validated(proposals, allowed)
+    return kept[0] if kept else None

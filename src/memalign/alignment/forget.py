@@ -1,0 +1,158 @@
+"""Forgetting: what goes when records go.
+
+A record's example (and vector) and any cached verdicts go with it. A distilled guideline whose
+sources are all forgotten is deleted; one with some sources left is re-distilled from those in
+strict mode (the default), so no text derived from forgotten feedback survives, or keeps its
+words with the shrunken provenance otherwise. Afterwards the store is compacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from memalign.accounting import Meter
+from memalign.alignment.distill import redistill
+from memalign.embedding_client import EmbeddingClient
+from memalign.errors import InputError
+from memalign.judge_spec import JudgeSpec
+from memalign.model_client import ModelClient
+from memalign.records import ForgetReport, Guideline, utcnow
+from memalign.stores import ChangeSet, MemoryStore, Vector
+
+if TYPE_CHECKING:
+    from memalign.judge import Judge
+
+
+@dataclass
+class RemovalPlan:
+    delete_guidelines: list[str] = field(default_factory=list)
+    rewrite: list[tuple[Guideline, Vector | None]] = field(default_factory=list)
+    redistilled: list[str] = field(default_factory=list)
+
+
+def plan_removal(
+    store: MemoryStore,
+    judge_id: int,
+    spec: JudgeSpec,
+    removed: Collection[str],
+    *,
+    reflection: ModelClient,
+    embedder: EmbeddingClient,
+    meter: Meter,
+    dry_run: bool = False,
+) -> RemovalPlan:
+    plan = RemovalPlan()
+    gone = set(removed)
+    if not gone:
+        return plan
+    for guideline, vector in store.guidelines(judge_id):
+        touched = gone.intersection(guideline.sources)
+        if not touched:
+            continue
+        remaining = [s for s in guideline.sources if s not in gone]
+        if not remaining and guideline.origin == "distilled":
+            plan.delete_guidelines.append(guideline.id)
+            continue
+        if guideline.origin == "manual" or not spec.memory.strict_forget:
+            shrunk = guideline.model_copy(update={"sources": remaining, "updated_at": utcnow()})
+            plan.rewrite.append((shrunk, vector))
+            continue
+        plan.redistilled.append(guideline.id)
+        if dry_run:
+            continue
+        records = store.get_records(judge_id, remaining)
+        candidate = redistill(reflection, spec, guideline, records, meter)
+        if candidate is None:
+            plan.delete_guidelines.append(guideline.id)
+            plan.redistilled.remove(guideline.id)
+            continue
+        rewritten = guideline.model_copy(
+            update={"text": candidate.text, "sources": list(candidate.sources), "updated_at": utcnow()}
+        )
+        plan.rewrite.append((rewritten, embedder.embed([candidate.text], meter)[0]))
+    return plan
+
+
+def resolve_targets(
+    store: MemoryStore,
+    judge_id: int,
+    *,
+    ids: Collection[str] | None,
+    annotator: str | None,
+    before: datetime | None,
+    after: datetime | None,
+) -> tuple[list[str], list[str]]:
+    """(record ids to forget, requested ids that are not in memory)."""
+    if ids is None and annotator is None and before is None and after is None:
+        raise InputError("say what to forget: ids, an annotator or a time range")
+    known = set(store.record_hashes(judge_id))
+    selected = set(known)
+    missing: list[str] = []
+    if ids is not None:
+        wanted = set(ids)
+        missing = sorted(wanted - known)
+        selected &= wanted
+    if annotator is not None or before is not None or after is not None:
+        selected &= set(
+            store.find_record_ids(judge_id, annotator=annotator, before=before, after=after)
+        )
+    return sorted(selected), missing
+
+
+def forget(
+    judge: Judge,
+    *,
+    ids: Collection[str] | None = None,
+    annotator: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    dry_run: bool = False,
+) -> ForgetReport:
+    meter = Meter()
+    with meter.timed():
+        row = judge.refresh()
+        targets, missing = resolve_targets(
+            judge.store, row.judge_id, ids=ids, annotator=annotator, before=before, after=after
+        )
+        examples_removed = sum(1 for e in judge.examples() if e.record_id in set(targets))
+        plan = plan_removal(
+            judge.store,
+            row.judge_id,
+            row.spec,
+            targets,
+            reflection=judge.reflection,
+            embedder=judge.embedder,
+            meter=meter,
+            dry_run=dry_run,
+        )
+        version = row.version
+        if targets and not dry_run:
+            version = judge.store.commit(
+                row.judge_id,
+                ChangeSet(
+                    operation="forget",
+                    delete_records=targets,
+                    delete_guidelines=plan.delete_guidelines,
+                    upsert_guidelines=plan.rewrite,
+                    summary={
+                        "records_removed": len(targets),
+                        "guidelines_removed": len(plan.delete_guidelines),
+                        "guidelines_redistilled": len(plan.redistilled),
+                    },
+                ),
+            )
+            judge.store.compact()
+    return ForgetReport(
+        judge=row.spec.name,
+        memory_version=version,
+        dry_run=dry_run,
+        records_removed=targets,
+        records_not_found=missing,
+        examples_removed=examples_removed,
+        guidelines_removed=plan.delete_guidelines,
+        guidelines_redistilled=plan.redistilled,
+        usage=meter.snapshot(),
+    )

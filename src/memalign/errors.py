@@ -1,0 +1,112 @@
+"""The one error tree of memalign.
+
+    MemalignError
+    ├── SpecError            a judge spec or output type is invalid
+    ├── InputError           a record or file is invalid (file, line, field)
+    ├── LabelError           a label does not fit the judge's output type (also an InputError)
+    ├── NotFoundError        an unknown judge, record or guideline
+    ├── StoreError           the memory store failed or has an unknown schema
+    ├── ProviderError        an LLM or embedding call failed (retryable or not)
+    └── ParseError           model output could not be turned into a value
+
+Errors carry their context as attributes so callers (the CLI, a web page) can render them
+without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class MemalignError(Exception):
+    """Base class of every error memalign raises on purpose."""
+
+
+class SpecError(MemalignError, ValueError):
+    """A judge spec or output type is malformed."""
+
+
+class InputError(MemalignError, ValueError):
+    """Bad user input; names where it was found so the user can fix it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        record_id: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.line = line
+        self.field = field
+        self.record_id = record_id
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        elif self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record_id is not None:
+            where.append(f"record {self.record_id!r}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        return f"{', '.join(where)}: {self.reason}" if where else self.reason
+
+    def located(self, *, file: str | None = None, line: int | None = None) -> InputError:
+        """A copy of this error with the file/line filled in (records don't know their file)."""
+        return type(self)(
+            self.reason,
+            file=file if file is not None else self.file,
+            line=line if line is not None else self.line,
+            field=self.field,
+            record_id=self.record_id,
+        )
+
+
+class LabelError(InputError):
+    """A label (expert's or model's) is outside the judge's output type."""
+
+
+class NotFoundError(MemalignError, KeyError):
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"unknown {kind} {key!r}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return f"unknown {self.kind} {self.key!r}"
+
+
+class StoreError(MemalignError):
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class ProviderError(MemalignError):
+    """A model call failed. ``retryable`` tells the core whether trying again may help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        prefix = f"{provider}: " if provider else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class ParseError(MemalignError, ValueError):
+    def __init__(self, message: str, *, text: str = "") -> None:
+        self.text = text
+        super().__init__(message)

@@ -1,0 +1,385 @@
+"""A judge bound to its memory: build working memory → prompt → model → parsed verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memalign import prompts
+from memalign.alignment import curate
+from memalign.accounting import Meter
+from memalign.decision import normalise, value_from_probs
+from memalign.embedders import Embedder
+from memalign.embedding_client import EmbeddingClient
+from memalign.errors import MemalignError, ParseError
+from memalign.judge_spec import FloatScore, JudgeSpec, Labels, OutputType, Pairwise, Scale
+from memalign.memory import episodic, semantic
+from memalign.model_client import ModelClient
+from memalign.parsing import parse_verdict
+from memalign.providers import Completion, CompletionRequest, LLMProvider, Message
+from memalign.records import (
+    AlignmentReport,
+    Case,
+    Example,
+    Feedback,
+    ForgetReport,
+    Guideline,
+    MemoryVersion,
+    Verdict,
+    canonical_json,
+)
+from memalign.rendering import example_key, render_case, render_examples, render_guidelines
+from memalign.stores import DEFAULT_TENANT, JudgeRow, MemoryStore, Vector
+
+if TYPE_CHECKING:
+    from memalign.alignment.align import OnInvalid
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    """Memory as of one version, loaded once and shared by every judge call at that version."""
+
+    version: int
+    guidelines: list[tuple[Guideline, Vector | None]]
+    examples: list[Example]
+    matrix: Vector
+
+
+@dataclass(frozen=True)
+class WorkingMemory:
+    guidelines: list[Guideline]
+    examples: list[Example]
+    messages: tuple[Message, ...]
+
+
+def answer_format(output: OutputType) -> str:
+    if isinstance(output, Labels | Pairwise):
+        return " | ".join(f'"{c}"' for c in output.choices)
+    return output.describe()
+
+
+def verdict_schema(output: OutputType) -> dict[str, Any]:
+    value: dict[str, Any]
+    if isinstance(output, Scale):
+        # Enums, not minimum/maximum: some grammar converters ignore numeric bounds.
+        value = {"type": "integer", "enum": list(range(output.low, output.high + 1))}
+    elif isinstance(output, FloatScore):
+        value = {"type": "number"}
+    else:
+        value = {"type": "string", "enum": list(output.choices)}
+    return {
+        "type": "object",
+        "properties": {"rationale": {"type": "string", "maxLength": 400}, "value": value},
+        "required": ["rationale", "value"],
+        "additionalProperties": False,
+    }
+
+
+def _client(model: LLMProvider | ModelClient) -> ModelClient:
+    return model if isinstance(model, ModelClient) else ModelClient(model)
+
+
+def _embedding_client(embedder: Embedder | EmbeddingClient) -> EmbeddingClient:
+    return embedder if isinstance(embedder, EmbeddingClient) else EmbeddingClient(embedder)
+
+
+class Judge:
+    """One judge in a store, with the models it uses. Create with :meth:`create` or
+    :meth:`load`; align with :meth:`align`, judge with :meth:`judge`."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        row: JudgeRow,
+        *,
+        llm: LLMProvider | ModelClient,
+        embedder: Embedder | EmbeddingClient,
+        reflection_llm: LLMProvider | ModelClient | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.store = store
+        self._row = row
+        self.llm = _client(llm)
+        self.reflection = _client(reflection_llm) if reflection_llm is not None else self.llm
+        self.embedder = _embedding_client(embedder)
+        self.use_cache = use_cache
+        self._snapshot: MemorySnapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, store: MemoryStore, spec: JudgeSpec, *, tenant: str = DEFAULT_TENANT, **models: Any
+    ) -> Judge:
+        return cls(store, store.create_judge(spec, tenant=tenant), **models)
+
+    @classmethod
+    def load(
+        cls, store: MemoryStore, name: str, *, tenant: str = DEFAULT_TENANT, **models: Any
+    ) -> Judge:
+        return cls(store, store.get_judge(name, tenant=tenant), **models)
+
+    @property
+    def judge_id(self) -> int:
+        return self._row.judge_id
+
+    @property
+    def spec(self) -> JudgeSpec:
+        return self._row.spec
+
+    @property
+    def name(self) -> str:
+        return self._row.spec.name
+
+    def refresh(self) -> JudgeRow:
+        self._row = self.store.get_judge(self._row.spec.name, tenant=self._row.tenant)
+        return self._row
+
+    @property
+    def version(self) -> int:
+        return self.refresh().version
+
+    def snapshot(self) -> MemorySnapshot:
+        version = self.version
+        with self._lock:
+            if self._snapshot is None or self._snapshot.version != version:
+                examples, matrix = self.store.examples(self.judge_id)
+                self._snapshot = MemorySnapshot(
+                    version, self.store.guidelines(self.judge_id), examples, matrix
+                )
+            return self._snapshot
+
+    # -- inspection -----------------------------------------------------------------------
+
+    def guidelines(self, *, include_retired: bool = True) -> list[Guideline]:
+        items = [g for g, _ in self.store.guidelines(self.judge_id)]
+        return [g for g in items if include_retired or g.status != "retired"]
+
+    def examples(self) -> list[Example]:
+        return self.store.examples(self.judge_id)[0]
+
+    def history(self) -> list[MemoryVersion]:
+        return self.store.history(self.judge_id)
+
+    # -- changing memory (the work lives in memalign.alignment) ---------------------------
+
+    def align(
+        self,
+        records: Iterable[Feedback],
+        *,
+        detect_disagreements: bool | None = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> AlignmentReport:
+        """Learn from a batch of expert feedback; identical records already stored cost nothing."""
+        from memalign.alignment.align import align
+
+        return align(
+            self, records, detect_disagreements=detect_disagreements, on_invalid=on_invalid
+        )
+
+    def forget(
+        self,
+        ids: Collection[str] | None = None,
+        *,
+        annotator: str | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+        dry_run: bool = False,
+    ) -> ForgetReport:
+        """Delete records and everything derived from them, then compact the store."""
+        from memalign.alignment.forget import forget
+
+        return forget(
+            self, ids=ids, annotator=annotator, before=before, after=after, dry_run=dry_run
+        )
+
+    def add_guideline(self, text: str, *, pinned: bool = False) -> Guideline:
+        return curate.add_guideline(self, text, pinned=pinned)
+
+    def edit_guideline(self, guideline_id: str, text: str) -> Guideline:
+        return curate.edit_guideline(self, guideline_id, text)
+
+    def pin_guideline(self, guideline_id: str, pinned: bool = True) -> Guideline:
+        return curate.set_pinned(self, guideline_id, pinned)
+
+    def retire_guideline(self, guideline_id: str) -> Guideline:
+        return curate.set_status(self, guideline_id, "retired")
+
+    def approve_guideline(self, guideline_id: str) -> Guideline:
+        return curate.set_status(self, guideline_id, "active")
+
+    def export(self, path: str | Path) -> int:
+        from memalign.transfer import export_judge
+
+        return export_judge(self.store, self.name, Path(path), tenant=self._row.tenant)
+
+    # -- judging --------------------------------------------------------------------------
+
+    def working_memory(
+        self, case: Case, snapshot: MemorySnapshot, meter: Meter, exclude: Sequence[str] = ()
+    ) -> WorkingMemory:
+        spec = self.spec
+        config = spec.memory
+        pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+        want_examples = config.use_examples and config.k > 0 and bool(snapshot.examples)
+        query: Vector | None = None
+        if want_examples or len(pool) > config.guideline_budget:
+            query = self.embedder.embed([example_key(case, spec)], meter)[0]
+        guidelines = semantic.select_for_case(pool, query, config.guideline_budget)
+        examples: list[Example] = []
+        if want_examples and query is not None:
+            hits = episodic.retrieve(
+                query,
+                snapshot.examples,
+                snapshot.matrix,
+                config.k,
+                prefer_disagreements=config.prefer_disagreements,
+                exclude=exclude,
+            )
+            examples = [example for example, _ in hits]
+        guideline_text = (
+            prompts.render("judge_guidelines", items=render_guidelines(guidelines))
+            if guidelines
+            else ""
+        )
+        system = prompts.render(
+            "judge_system",
+            name=spec.name,
+            instructions=spec.rendered_instructions(),
+            answer=answer_format(spec.output),
+            guidelines=guideline_text,
+        )
+        user = ""
+        if examples:
+            user += prompts.render("judge_examples", items=render_examples(examples)) + "\n"
+        user += prompts.render("judge_case", case=render_case(case, spec))
+        messages = (Message("system", system), Message("user", user))
+        return WorkingMemory(guidelines, examples, messages)
+
+    def case_hash(self, case: Case) -> str:
+        body = canonical_json([self.spec.to_dict(), case.model_dump(mode="json")])
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def judge(
+        self,
+        case: Case | None = None,
+        *,
+        inputs: Any = None,
+        outputs: Any = None,
+        expectations: Any = None,
+        exclude: Sequence[str] = (),
+    ) -> Verdict:
+        """Judge one case. Errors come back as a verdict with ``error`` set, never a label."""
+        if case is None:
+            case = Case(inputs=inputs, outputs=outputs, expectations=expectations)
+        return self._judge(case, self.snapshot(), exclude)
+
+    def judge_many(
+        self,
+        cases: Iterable[Case],
+        *,
+        concurrency: int = 1,
+        on_done: Callable[[int, Verdict], None] | None = None,
+    ) -> list[Verdict]:
+        """Judge cases under one memory snapshot, in order, optionally in parallel."""
+        snapshot = self.snapshot()
+        items = list(cases)
+
+        def one(index: int) -> Verdict:
+            verdict = self._judge(items[index], snapshot, ())
+            if on_done is not None:
+                on_done(index, verdict)
+            return verdict
+
+        if concurrency <= 1:
+            return [one(i) for i in range(len(items))]
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(one, range(len(items))))
+
+    def _judge(self, case: Case, snapshot: MemorySnapshot, exclude: Sequence[str]) -> Verdict:
+        key = self.case_hash(case)
+        if self.use_cache and not exclude:
+            cached = self.store.cached_verdict(self.judge_id, snapshot.version, key)
+            if cached is not None:
+                return cached.model_copy(update={"usage": type(cached.usage)()})
+        meter = Meter()
+        with meter.timed():
+            try:
+                memory = self.working_memory(case, snapshot, meter, exclude)
+                value, rationale, probs = self._ask(memory.messages, meter)
+                error = None
+            except (MemalignError, ValueError) as exc:
+                memory = None
+                value, rationale, probs, error = None, "", None, f"{type(exc).__name__}: {exc}"
+        verdict = Verdict(
+            judge=self.name,
+            value=value,
+            rationale=rationale,
+            guideline_ids=[g.id for g in memory.guidelines] if memory else [],
+            example_ids=[e.record_id for e in memory.examples] if memory else [],
+            memory_version=snapshot.version,
+            probabilities=probs,
+            usage=meter.snapshot(),
+            error=error,
+        )
+        if self.use_cache and not exclude and verdict.ok:
+            self.store.cache_verdict(self.judge_id, snapshot.version, key, verdict)
+        return verdict
+
+    def _ask(
+        self, messages: tuple[Message, ...], meter: Meter
+    ) -> tuple[str | int | float, str, dict[str, float] | None]:
+        output = self.spec.output
+        request = CompletionRequest(
+            messages=messages,
+            schema=verdict_schema(output),
+            choices=output.choices or None,
+            purpose="judge",
+        )
+        completion = self.llm.complete(request, meter)
+        if completion.choice_probs and output.choices:
+            probs = normalise(completion.choice_probs, output.choices)
+            try:
+                _, rationale = parse_verdict(completion.text, output)
+            except ParseError:
+                rationale = completion.text.strip()[:400]
+            return value_from_probs(output, probs), rationale, probs
+        try:
+            value, rationale = parse_verdict(completion.text, output)
+            return value, rationale, None
+        except ParseError as first:
+            retry = self._reask(request, completion, first, meter)
+            value, rationale = parse_verdict(retry.text, output)
+            return value, rationale, None
+
+    def _reask(
+        self, request: CompletionRequest, bad: Completion, error: ParseError, meter: Meter
+    ) -> Completion:
+        """The last rung of the parsing ladder: show the model its answer and the error once."""
+        messages = (
+            *request.messages,
+            Message("assistant", bad.text[:2000]),
+            Message(
+                "user",
+                f"That answer could not be read ({error}). Reply with only the JSON object, "
+                f'with "value" one of: {answer_format(self.spec.output)}.',
+            ),
+        )
+        return self.llm.complete(
+            CompletionRequest(
+                messages=messages,
+                schema=request.schema,
+                max_tokens=request.max_tokens,
+                purpose="judge",
+                metadata={"reask": True},
+            ),
+            meter,
+        )
+

@@ -1,0 +1,1 @@
+"""The two memories: semantic (guidelines) and episodic (examples)."""

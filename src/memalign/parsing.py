@@ -1,0 +1,142 @@
+"""Turning model text into structured values: strict JSON → extraction → repair.
+
+The last rung of the ladder, one re-ask with the error, lives with the caller (it needs a model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from memalign.errors import LabelError, ParseError
+from memalign.judge_spec import OutputType
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_VALUE_KEYS = ("value", "label", "score", "verdict", "answer", "preference", "rating", "result")
+_RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "justification")
+
+
+def _balanced_objects(text: str) -> list[str]:
+    """Every top-level ``{...}`` span, scanning with awareness of JSON strings."""
+    spans: list[str] = []
+    depth = 0
+    start = -1
+    in_string = False
+    quote = ""
+    escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                in_string = False
+            continue
+        if ch in "\"'" and depth > 0:
+            in_string, quote = True, ch
+        elif ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append(text[start : i + 1])
+    if depth > 0 and start >= 0:
+        # A truncated object (the model hit its token limit): close it for the repair rung.
+        spans.append(text[start:] + ("\"" if in_string and quote == "\"" else "") + "}" * depth)
+    return spans
+
+
+def _repair(candidate: str) -> str:
+    fixed = candidate.strip()
+    fixed = fixed.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    fixed = re.sub(r",\s*([}\]])", r"\1", fixed)  # trailing commas
+    fixed = re.sub(r"\bTrue\b", "true", fixed)
+    fixed = re.sub(r"\bFalse\b", "false", fixed)
+    fixed = re.sub(r"\bNone\b", "null", fixed)
+    if '"' not in fixed:
+        fixed = fixed.replace("'", '"')
+    # unquoted keys: {value: 3} -> {"value": 3}
+    fixed = re.sub(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:", r'\1"\2":', fixed)
+    return fixed
+
+
+def _loads_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The first JSON object found in ``text``; raises ParseError when there is none."""
+    stripped = text.strip()
+    found = _loads_object(stripped)
+    if found is not None:
+        return found
+    candidates = [m.group(1) for m in _FENCE.finditer(text)]
+    candidates += _balanced_objects(text)
+    for candidate in candidates:
+        found = _loads_object(candidate.strip())
+        if found is not None:
+            return found
+    for candidate in candidates:
+        found = _loads_object(_repair(candidate))
+        if found is not None:
+            return found
+    raise ParseError("no JSON object found in model output", text=text)
+
+
+def _pick(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    for key in keys:
+        if key in lowered:
+            return lowered[key]
+    return None
+
+
+def parse_verdict(text: str, output: OutputType) -> tuple[str | int | float, str]:
+    """Read (value, rationale) for ``output`` from model text; ParseError when impossible."""
+    try:
+        data = parse_json_object(text)
+    except ParseError:
+        data = None
+    if data is not None:
+        raw = _pick(data, _VALUE_KEYS)
+        rationale = _pick(data, _RATIONALE_KEYS)
+        if raw is None:
+            raise ParseError("JSON output has no 'value' field", text=text)
+        try:
+            return output.coerce(raw), str(rationale or "").strip()
+        except LabelError as exc:
+            raise ParseError(f"invalid value: {exc.reason}", text=text) from None
+    # Plain-text answers: "value: Pass" or a bare label.
+    match = re.search(r"(?im)^\s*(?:value|label|score|verdict|answer)\s*[:=]\s*(.+?)\s*$", text)
+    bare = match.group(1) if match else text.strip().splitlines()[0] if text.strip() else ""
+    try:
+        return output.coerce(bare.strip().strip("*").strip()), ""
+    except LabelError:
+        raise ParseError("could not read a value from model output", text=text) from None
+
+
+def parse_guidelines(text: str) -> list[tuple[str, list[str]]]:
+    """Read ``{"guidelines": [{"text": ..., "sources": [...]}]}`` as (text, sources) pairs."""
+    data = parse_json_object(text)
+    items = data.get("guidelines")
+    if not isinstance(items, list):
+        raise ParseError("expected a 'guidelines' list", text=text)
+    result: list[tuple[str, list[str]]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        body = item.get("text") or item.get("guideline")
+        sources = item.get("sources") or item.get("source_ids") or []
+        if isinstance(sources, str):
+            sources = [sources]
+        if isinstance(body, str) and body.strip() and isinstance(sources, list):
+            result.append((" ".join(body.split()), [str(s).strip() for s in sources]))
+    return result

@@ -1,0 +1,190 @@
+"""Records that are stored or sent: feedback, memory items, verdicts and reports (pydantic)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Value = str | int | float
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Case(BaseModel):
+    """What a judge looks at. For pairwise judges ``outputs`` holds the two responses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    inputs: Any = None
+    outputs: Any = None
+    expectations: Any = None
+
+
+class Feedback(BaseModel):
+    """One expert feedback item: a case plus a label, an explanation, or both."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    inputs: Any = None
+    outputs: Any = None
+    expectations: Any = None
+    label: Value | None = None
+    feedback: str | None = None
+    annotator: str | None = None
+    # The judge's own earlier verdict on this case, when the expert reviewed verdicts.
+    verdict: Value | None = None
+    created_at: datetime | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _strip_id(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("id must not be blank")
+        return value
+
+    @field_validator("feedback", "annotator")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value is None or value.strip() else None
+
+    @field_validator("verdict", mode="before")
+    @classmethod
+    def _verdict_value(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value.get("value")
+        return value
+
+    @property
+    def case(self) -> Case:
+        return Case(inputs=self.inputs, outputs=self.outputs, expectations=self.expectations)
+
+    def content_hash(self) -> str:
+        """Identity of the content: re-sending an identical record is a no-op."""
+        body = self.model_dump(exclude={"id", "created_at"}, mode="json")
+        return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+GuidelineStatus = Literal["active", "pending", "retired"]
+GuidelineOrigin = Literal["distilled", "manual"]
+
+
+class Guideline(BaseModel):
+    """A general rule in semantic memory, with the feedback ids it was distilled from."""
+
+    id: str
+    text: str
+    sources: list[str] = Field(default_factory=list)
+    status: GuidelineStatus = "active"
+    pinned: bool = False
+    origin: GuidelineOrigin = "distilled"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Example(BaseModel):
+    """A concrete case in episodic memory: the record, the expert's view, and whether the
+    judge agreed with it when it arrived (None when unknown)."""
+
+    record_id: str
+    key_text: str
+    case_text: str
+    label: Value | None = None
+    feedback: str | None = None
+    agree: bool | None = None
+    judge_value: Value | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    embed_calls: int = 0
+    embedded_texts: int = 0
+    cost_usd: float | None = None
+    seconds: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.llm_calls += other.llm_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.embed_calls += other.embed_calls
+        self.embedded_texts += other.embedded_texts
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+        self.seconds += other.seconds
+
+
+class Verdict(BaseModel):
+    judge: str
+    value: Value | None
+    rationale: str = ""
+    guideline_ids: list[str] = Field(default_factory=list)
+    example_ids: list[str] = Field(default_factory=list)
+    memory_version: int = 0
+    probabilities: dict[str, float] | None = None
+    usage: Usage = Field(default_factory=Usage)
+    # Set when no valid value could be obtained; ``value`` is then None, never a default label.
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class RejectedRecord(BaseModel):
+    id: str
+    reason: str
+
+
+class AlignmentReport(BaseModel):
+    judge: str
+    memory_version: int
+    records_added: int = 0
+    records_updated: int = 0
+    records_unchanged: int = 0
+    records_rejected: int = 0
+    rejected: list[RejectedRecord] = Field(default_factory=list)
+    guidelines_added: int = 0
+    guidelines_merged: int = 0
+    guidelines_removed: int = 0
+    guidelines_redistilled: int = 0
+    examples_added: int = 0
+    examples_removed: int = 0
+    disagreements: int = 0
+    new_guidelines: list[Guideline] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ForgetReport(BaseModel):
+    judge: str
+    memory_version: int
+    dry_run: bool = False
+    records_removed: list[str] = Field(default_factory=list)
+    records_not_found: list[str] = Field(default_factory=list)
+    examples_removed: int = 0
+    guidelines_removed: list[str] = Field(default_factory=list)
+    guidelines_redistilled: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+
+
+class MemoryVersion(BaseModel):
+    """One entry of a judge's memory history. Holds counts and ids, never feedback text, so the
+    history survives a forget without keeping what was forgotten."""
+
+    version: int
+    operation: str
+    created_at: datetime
+    summary: dict[str, Any] = Field(default_factory=dict)

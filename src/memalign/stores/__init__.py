@@ -1,0 +1,101 @@
+"""Where memory lives: the ``MemoryStore`` protocol and ``open_store(url)``.
+
+A store holds many judges (optionally per tenant), each with its records, guidelines, examples,
+verdict cache and version history. Every change goes through ``commit(ChangeSet)``: one
+transaction, one new memory version. Model calls happen before a change set is built, so a
+transaction never waits on a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from memalign.judge_spec import JudgeSpec
+from memalign.records import Example, Feedback, Guideline, MemoryVersion, Verdict
+
+Vector = npt.NDArray[np.float32]
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True)
+class JudgeRow:
+    judge_id: int
+    tenant: str
+    spec: JudgeSpec
+    version: int
+    created_at: datetime
+
+
+@dataclass
+class ChangeSet:
+    """Everything one operation changes. Applied in this order: delete records (their examples
+    and guideline source links go with them), upsert records, delete guidelines, upsert
+    guidelines with their sources, upsert examples; then the verdict cache is cleared and the
+    memory version bumped."""
+
+    operation: str
+    delete_records: list[str] = field(default_factory=list)
+    upsert_records: list[Feedback] = field(default_factory=list)
+    delete_guidelines: list[str] = field(default_factory=list)
+    upsert_guidelines: list[tuple[Guideline, Vector | None]] = field(default_factory=list)
+    upsert_examples: list[tuple[Example, Vector]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    spec: JudgeSpec | None = None
+
+
+class MemoryStore(Protocol):
+    location: str
+
+    def create_judge(self, spec: JudgeSpec, *, tenant: str = DEFAULT_TENANT) -> JudgeRow: ...
+    def get_judge(self, name: str, *, tenant: str = DEFAULT_TENANT) -> JudgeRow: ...
+    def list_judges(self, *, tenant: str = DEFAULT_TENANT) -> list[JudgeRow]: ...
+    def delete_judge(self, name: str, *, tenant: str = DEFAULT_TENANT) -> None: ...
+
+    def record_hashes(self, judge_id: int) -> dict[str, str]: ...
+    def get_records(self, judge_id: int, ids: Sequence[str] | None = None) -> list[Feedback]: ...
+    def find_record_ids(
+        self,
+        judge_id: int,
+        *,
+        annotator: str | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+    ) -> list[str]: ...
+
+    def guidelines(self, judge_id: int) -> list[tuple[Guideline, Vector | None]]: ...
+    def examples(self, judge_id: int) -> tuple[list[Example], Vector]: ...
+    def history(self, judge_id: int) -> list[MemoryVersion]: ...
+
+    def cached_verdict(self, judge_id: int, version: int, case_hash: str) -> Verdict | None: ...
+    def cache_verdict(self, judge_id: int, version: int, case_hash: str, v: Verdict) -> None: ...
+
+    def commit(self, judge_id: int, changes: ChangeSet) -> int: ...
+    def compact(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def default_store_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("memalign", appauthor=False)) / "memalign.db"
+
+
+def open_store(url: str | Path | None = None) -> MemoryStore:
+    """Open a store from a path, ``sqlite:///path``, ``:memory:``, or the per-user default."""
+    from memalign.stores.sqlite import SQLiteStore
+
+    if url is None:
+        return SQLiteStore(default_store_path())
+    text = str(url)
+    if text.startswith("sqlite://"):
+        # SQLAlchemy style: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// = memory.
+        text = text[len("sqlite:///") :] if text.startswith("sqlite:///") else ""
+        text = text or ":memory:"
+    return SQLiteStore(text if text == ":memory:" else Path(text))
