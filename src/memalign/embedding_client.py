@@ -41,4 +41,5 @@ class EmbeddingClient:
         vectors = np.vstack(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return (vectors / norms).astype(np.float32)
+        normalised: Vectors = (vectors / norms).astype(np.float32)
+        return normalised

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memalign import prompts
-from memalign.alignment import curate
 from memalign.accounting import Meter
+from memalign.alignment import curate
 from memalign.decision import normalise, value_from_probs
 from memalign.embedders import Embedder
 from memalign.embedding_client import EmbeddingClient
@@ -382,4 +382,3 @@ class Judge:
             ),
             meter,
         )
-

@@ -143,8 +143,17 @@ class Pairwise:
     def coerce(self, value: object) -> str:
         if isinstance(value, str):
             wanted = _norm(value)
-            aliases = {"a": "A", "response a": "A", "1": "A", "b": "B", "response b": "B",
-                       "2": "B", "tie": "tie", "equal": "tie", "draw": "tie"}
+            aliases = {
+                "a": "A",
+                "response a": "A",
+                "1": "A",
+                "b": "B",
+                "response b": "B",
+                "2": "B",
+                "tie": "tie",
+                "equal": "tie",
+                "draw": "tie",
+            }
             got = aliases.get(wanted)
             if got is not None and got in self.choices:
                 return got

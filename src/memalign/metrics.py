@@ -37,8 +37,8 @@ def cohen_kappa(predictions: Sequence[Hashable], labels: Sequence[Hashable]) -> 
     n = len(labels)
     observed = accuracy(predictions, labels)
     pred_counts, label_counts = Counter(predictions), Counter(labels)
-    expected = sum(pred_counts[c] * label_counts[c] for c in set(pred_counts) | set(label_counts))
-    expected /= n * n
+    shared = set(pred_counts) | set(label_counts)
+    expected = sum(pred_counts[c] * label_counts[c] for c in shared) / (n * n)
     if expected == 1.0:
         return 1.0 if observed == 1.0 else 0.0
     return (observed - expected) / (1.0 - expected)

@@ -46,7 +46,7 @@ def _balanced_objects(text: str) -> list[str]:
                 spans.append(text[start : i + 1])
     if depth > 0 and start >= 0:
         # A truncated object (the model hit its token limit): close it for the repair rung.
-        spans.append(text[start:] + ("\"" if in_string and quote == "\"" else "") + "}" * depth)
+        spans.append(text[start:] + ('"' if in_string and quote == '"' else "") + "}" * depth)
     return spans
 
 

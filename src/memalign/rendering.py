@@ -10,8 +10,15 @@ from memalign.errors import InputError
 from memalign.judge_spec import CASE_FIELDS, JudgeSpec, Pairwise
 from memalign.records import Case, Example, Guideline
 
-_PAIR_KEYS = (("A", "B"), ("a", "b"), ("response_a", "response_b"), ("response a", "response b"),
-              ("response 1", "response 2"), ("response_1", "response_2"), ("1", "2"))
+_PAIR_KEYS = (
+    ("A", "B"),
+    ("a", "b"),
+    ("response_a", "response_b"),
+    ("response a", "response b"),
+    ("response 1", "response 2"),
+    ("response_1", "response_2"),
+    ("1", "2"),
+)
 
 
 def estimate_tokens(text: str) -> int:
@@ -35,7 +42,7 @@ def pairwise_responses(outputs: Any) -> tuple[Any, Any]:
     if isinstance(outputs, list | tuple) and len(outputs) == 2:
         return outputs[0], outputs[1]
     raise InputError(
-        "a pairwise case needs two responses: {\"A\": ..., \"B\": ...} or a two-item list",
+        'a pairwise case needs two responses: {"A": ..., "B": ...} or a two-item list',
         field="outputs",
     )
 
@@ -56,7 +63,9 @@ def case_fields(case: Case, spec: JudgeSpec) -> list[tuple[str, Any]]:
 
 
 def render_case(case: Case, spec: JudgeSpec, *, limit: int | None = None) -> str:
-    parts = [f"<{name}>\n{_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)]
+    parts = [
+        f"<{name}>\n{_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)
+    ]
     return "<case>\n" + "\n".join(parts) + "\n</case>"
 
 

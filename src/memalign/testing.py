@@ -109,7 +109,8 @@ class FakeLLM:
             text = self._reflect(prompt, request.purpose == "redistill")
         elif request.purpose == "consolidate":
             decisions = [
-                {"pair": int(n), "decision": "same", "text": new} for n, new in _PAIR.findall(prompt)
+                {"pair": int(n), "decision": "same", "text": new}
+                for n, new in _PAIR.findall(prompt)
             ]
             text = json.dumps({"decisions": decisions})
         else:
@@ -129,7 +130,9 @@ class FakeLLM:
             if feedback:
                 guidelines.append({"text": feedback.group(1).strip(), "sources": [record_id]})
         if single and guidelines:
-            guidelines = [{"text": guidelines[0]["text"], "sources": [g["sources"][0] for g in guidelines]}]
+            guidelines = [
+                {"text": guidelines[0]["text"], "sources": [g["sources"][0] for g in guidelines]}
+            ]
         return json.dumps({"guidelines": guidelines})
 
     @staticmethod

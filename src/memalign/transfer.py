@@ -29,7 +29,12 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
     """Write the judge to ``path``; returns the number of lines written."""
     row = store.get_judge(name, tenant=tenant)
     lines: list[dict[str, Any]] = [
-        {"type": "judge", "format": FORMAT, "memory_version": row.version, "spec": row.spec.to_dict()}
+        {
+            "type": "judge",
+            "format": FORMAT,
+            "memory_version": row.version,
+            "spec": row.spec.to_dict(),
+        }
     ]
     lines += [
         {"type": "record", "record": r.model_dump(mode="json")}
@@ -46,7 +51,11 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
     examples, matrix = store.examples(row.judge_id)
     for example, vector in zip(examples, matrix, strict=True):
         lines.append(
-            {"type": "example", "example": example.model_dump(mode="json"), "vector": _floats(vector)}
+            {
+                "type": "example",
+                "example": example.model_dump(mode="json"),
+                "vector": _floats(vector),
+            }
         )
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -84,8 +93,9 @@ def import_judge(
                 kind = line.get("type") if isinstance(line, dict) else None
                 if number == 1 or spec is None:
                     if kind != "judge" or line.get("format") != FORMAT:
-                        raise InputError(f"first line must be a {FORMAT} judge header",
-                                         field="type")
+                        raise InputError(
+                            f"first line must be a {FORMAT} judge header", field="type"
+                        )
                     spec = JudgeSpec.from_dict(line["spec"])
                 elif kind == "record":
                     changes.upsert_records.append(Feedback.model_validate(line["record"]))

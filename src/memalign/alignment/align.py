@@ -40,8 +40,9 @@ def validate(
                 raise InputError("duplicate id in one batch", field="id", record_id=record.id)
             seen.add(record.id)
             if record.label is None and record.feedback is None:
-                raise InputError("needs a label, feedback or both", field="label",
-                                 record_id=record.id)
+                raise InputError(
+                    "needs a label, feedback or both", field="label", record_id=record.id
+                )
             update: dict[str, object] = {}
             if record.label is not None:
                 try:
@@ -58,7 +59,7 @@ def validate(
             valid.append(record.model_copy(update=update))
         except InputError as exc:
             if on_invalid == "raise":
-                raise exc.located(line=exc.line or position) if exc.line is None else exc
+                raise (exc.located(line=position) if exc.line is None else exc) from None
             rejected.append(RejectedRecord(id=record.id, reason=str(exc)))
     return valid, rejected
 
@@ -92,8 +93,10 @@ def align(
             return report
 
         # What the current judge says about each new case (the recorded verdict wins).
-        detect = spec.memory.detect_disagreements if detect_disagreements is None else (
-            detect_disagreements
+        detect = (
+            spec.memory.detect_disagreements
+            if detect_disagreements is None
+            else (detect_disagreements)
         )
         judged: dict[str, Value | None] = {}
         snapshot = judge.snapshot()

@@ -47,7 +47,9 @@ def _decide(
     )
     completion = client.complete(
         CompletionRequest(
-            messages=(Message("user", prompts.render("consolidate", name=spec.name, pairs=rendered)),),
+            messages=(
+                Message("user", prompts.render("consolidate", name=spec.name, pairs=rendered)),
+            ),
             max_tokens=600,
             purpose="consolidate",
         ),

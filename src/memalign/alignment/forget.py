@@ -70,7 +70,11 @@ def plan_removal(
             plan.redistilled.remove(guideline.id)
             continue
         rewritten = guideline.model_copy(
-            update={"text": candidate.text, "sources": list(candidate.sources), "updated_at": utcnow()}
+            update={
+                "text": candidate.text,
+                "sources": list(candidate.sources),
+                "updated_at": utcnow(),
+            }
         )
         plan.rewrite.append((rewritten, embedder.embed([candidate.text], meter)[0]))
     return plan

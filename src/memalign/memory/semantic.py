@@ -15,7 +15,9 @@ def new_guideline_id() -> str:
     return "g-" + uuid.uuid4().hex[:10]
 
 
-def active(guidelines: Sequence[tuple[Guideline, Vector | None]]) -> list[tuple[Guideline, Vector | None]]:
+def active(
+    guidelines: Sequence[tuple[Guideline, Vector | None]],
+) -> list[tuple[Guideline, Vector | None]]:
     return [item for item in guidelines if item[0].status == "active"]
 
 

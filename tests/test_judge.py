@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from memalign import Case, Feedback, FloatScore, Judge, JudgeSpec, Labels, Pairwise, Scale
+from memalign.providers import Completion, CompletionRequest
+from memalign.testing import HashEmbedder, ScriptedLLM
+
+from .conftest import feedback_batch
+
+
+def _answer(value: object) -> str:
+    return json.dumps({"rationale": "because", "value": value})
+
+
+@pytest.mark.parametrize(
+    ("output", "raw", "expected"),
+    [
+        (Labels(("Pass", "Fail")), "pass", "Pass"),
+        (Scale(1, 5), 4, 4),
+        (FloatScore(0, 1), 0.75, 0.75),
+        (Pairwise(), "B", "B"),
+        (Pairwise(), "tie", "tie"),
+    ],
+)
+def test_every_output_type_judges(
+    make_judge: Callable[..., Judge], output: object, raw: object, expected: object
+) -> None:
+    spec = JudgeSpec(name="j", instructions="Judge {{ outputs }}", output=output)  # type: ignore[arg-type]
+    llm = ScriptedLLM([_answer(raw)])
+    outputs = {"A": "first", "B": "second"} if isinstance(output, Pairwise) else "text"
+    verdict = make_judge(spec, llm=llm).judge(inputs="q", outputs=outputs)
+    assert verdict.ok
+    assert verdict.value == expected
+    assert verdict.rationale == "because"
+    assert verdict.usage.llm_calls == 1
+    assert verdict.usage.prompt_tokens > 0
+
+
+def test_pairwise_prompt_shows_both_responses(make_judge: Callable[..., Judge]) -> None:
+    llm = ScriptedLLM([_answer("A")])
+    spec = JudgeSpec(name="pw", instructions="Which is better?", output=Pairwise())
+    make_judge(spec, llm=llm).judge(inputs="q", outputs=["alpha text", "beta text"])
+    user = llm.requests[0].messages[-1].content
+    assert "<response_a>\nalpha text\n</response_a>" in user
+    assert "<response_b>\nbeta text\n</response_b>" in user
+
+
+def test_unparseable_answer_is_reasked_once_then_an_error_verdict(
+    make_judge: Callable[..., Judge],
+) -> None:
+    llm = ScriptedLLM(["I think it is fine", "still not sure"])
+    verdict = make_judge(llm=llm).judge(inputs="q", outputs="a")
+    assert not verdict.ok
+    assert verdict.value is None
+    assert "ParseError" in (verdict.error or "")
+    assert llm.calls == 2
+    assert llm.requests[1].messages[-2].content == "I think it is fine"
+    assert verdict.usage.llm_calls == 2
+
+
+def test_reask_can_rescue_a_verdict(make_judge: Callable[..., Judge]) -> None:
+    llm = ScriptedLLM(["hmm", _answer("Fail")])
+    verdict = make_judge(llm=llm).judge(inputs="q", outputs="a")
+    assert verdict.value == "Fail"
+
+
+def test_probabilities_decide_when_the_provider_returns_them(
+    make_judge: Callable[..., Judge],
+) -> None:
+    def answer(request: CompletionRequest) -> Completion:
+        assert request.choices == ("1", "2", "3", "4", "5")
+        return Completion(text="", choice_probs={"4": 0.5, "5": 0.5})
+
+    spec = JudgeSpec(name="s", instructions="Rate it", output=Scale(1, 5))
+    verdict = make_judge(spec, llm=ScriptedLLM(answer)).judge(inputs="q", outputs="a")
+    assert verdict.value == 4  # expected value 4.5 rounds half to even
+    assert verdict.probabilities == {"1": 0.0, "2": 0.0, "3": 0.0, "4": 0.5, "5": 0.5}
+
+
+def test_verdict_names_memory_it_used_and_layout_is_prefix_friendly(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge()
+    judge.align(feedback_batch())
+    first = judge.judge(inputs="I was charged twice", outputs="Refund coming.")
+    second = judge.judge(inputs="Where is my parcel?", outputs="It ships.")
+    assert first.memory_version == second.memory_version == 1
+    assert first.guideline_ids == second.guideline_ids
+    assert len(first.guideline_ids) == 2
+    assert set(first.example_ids) == {"r1", "r2", "r3"}
+
+    llm = ScriptedLLM(lambda request: _answer("Pass"))
+    reader = Judge.load(judge.store, judge.name, llm=llm, embedder=HashEmbedder())
+    reader.judge(inputs="a", outputs="b")
+    reader.judge(inputs="c", outputs="d")
+    system_a, user_a = (m.content for m in llm.requests[0].messages)
+    system_b, _ = (m.content for m in llm.requests[1].messages)
+    assert system_a == system_b  # instructions + guidelines: a reusable prefix
+    assert "Replies must open with an apology" in system_a
+    assert user_a.index("Past cases") < user_a.index("Case to judge")
+
+
+def test_k_limits_examples_and_zero_disables_them(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    judge = make_judge(spec.with_memory(k=2))
+    judge.align(feedback_batch())
+    assert len(judge.judge(inputs="x", outputs="y").example_ids) == 2
+
+
+def test_cached_verdicts_cost_nothing_until_memory_changes(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge()
+    case = Case(inputs="q", outputs="a")
+    assert judge.judge(case).usage.llm_calls == 1
+    again = judge.judge(case)
+    assert again.usage.llm_calls == 0
+    judge.align(feedback_batch()[:1])
+    assert judge.judge(case).usage.llm_calls == 1
+
+
+def test_judge_many_keeps_order_under_concurrency(make_judge: Callable[..., Judge]) -> None:
+    def echo(request: CompletionRequest) -> str:
+        return _answer("Pass" if "even" in request.messages[-1].content else "Fail")
+
+    judge = make_judge(llm=ScriptedLLM(echo))
+    cases = [Case(inputs=str(i), outputs="even" if i % 2 == 0 else "odd") for i in range(12)]
+    verdicts = judge.judge_many(cases, concurrency=4)
+    assert [v.value for v in verdicts] == ["Pass" if i % 2 == 0 else "Fail" for i in range(12)]
+
+
+def test_guideline_budget_keeps_pinned_and_most_relevant(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    judge = make_judge(spec.with_memory(guideline_budget=2))
+    pinned = judge.add_guideline("Always quote the ticket number.", pinned=True)
+    refund = judge.add_guideline("Refund questions need the refund timeline.")
+    judge.add_guideline("Shipping questions need a tracking link.")
+    verdict = judge.judge(inputs="refund refund timeline", outputs="we refund")
+    assert verdict.guideline_ids == [pinned.id, refund.id]
+
+
+def test_provider_failure_is_an_error_verdict(make_judge: Callable[..., Judge]) -> None:
+    from memalign import ProviderError
+
+    def fail(request: CompletionRequest) -> str:
+        raise ProviderError("bad request", status=400)
+
+    verdict = make_judge(llm=ScriptedLLM(fail)).judge(inputs="q", outputs="a")
+    assert verdict.value is None and "bad request" in (verdict.error or "")
+
+
+def test_feedback_records_carry_their_case() -> None:
+    record = Feedback(id=" x ", inputs={"q": 1}, outputs="o", label="Pass")
+    assert record.id == "x"
+    assert record.case == Case(inputs={"q": 1}, outputs="o")
