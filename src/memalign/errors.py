@@ -7,7 +7,9 @@
     ├── NotFoundError        an unknown judge, record or guideline
     ├── StoreError           the memory store failed or has an unknown schema
     ├── ProviderError        an LLM or embedding call failed (retryable or not)
-    └── ParseError           model output could not be turned into a value
+    ├── ParseError           model output could not be turned into a value
+    ├── DependencyError      an optional dependency is missing (with an install hint)
+    └── ModelAssetError      local model weights are missing or corrupt
 
 Errors carry their context as attributes so callers (the CLI, a web page) can render them
 without parsing messages.
@@ -109,4 +111,21 @@ class ProviderError(MemalignError):
 class ParseError(MemalignError, ValueError):
     def __init__(self, message: str, *, text: str = "") -> None:
         self.text = text
+        super().__init__(message)
+
+
+class DependencyError(MemalignError, ImportError):
+    """An optional dependency is missing; ``hint`` says how to install it."""
+
+    def __init__(self, package: str, hint: str) -> None:
+        self.package = package
+        self.hint = hint
+        super().__init__(f"{package} is not installed: {hint}")
+
+
+class ModelAssetError(MemalignError):
+    """Local model weights are missing, incomplete or corrupt."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
         super().__init__(message)
