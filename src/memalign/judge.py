@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from memalign import prompts
 from memalign.accounting import Meter
 from memalign.alignment import curate
-from memalign.decision import normalise, value_from_probs
+from memalign.decision import Threshold, fit_threshold, normalise, value_from_probs
 from memalign.embedders import Embedder
 from memalign.embedding_client import EmbeddingClient
 from memalign.errors import MemalignError, ParseError
@@ -49,6 +49,7 @@ class MemorySnapshot:
     guidelines: list[tuple[Guideline, Vector | None]]
     examples: list[Example]
     matrix: Vector
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Judge:
         embedder: Embedder | EmbeddingClient,
         reflection_llm: LLMProvider | ModelClient | None = None,
         use_cache: bool = True,
+        fit_decision: bool = True,
     ) -> None:
         self.store = store
         self._row = row
@@ -109,6 +111,7 @@ class Judge:
         self.reflection = _client(reflection_llm) if reflection_llm is not None else self.llm
         self.embedder = _embedding_client(embedder)
         self.use_cache = use_cache
+        self.fit_decision = fit_decision
         self._snapshot: MemorySnapshot | None = None
         self._lock = threading.Lock()
 
@@ -151,8 +154,17 @@ class Judge:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 examples, matrix = self.store.examples(self.judge_id)
+                evidence = [
+                    (e.judge_probs, e.label)
+                    for e in examples
+                    if e.judge_probs is not None and e.label is not None
+                ]
                 self._snapshot = MemorySnapshot(
-                    version, self.store.guidelines(self.judge_id), examples, matrix
+                    version,
+                    self.store.guidelines(self.judge_id),
+                    examples,
+                    matrix,
+                    fit_threshold(self.spec.output, evidence) if self.fit_decision else None,
                 )
             return self._snapshot
 
@@ -313,11 +325,14 @@ class Judge:
         with meter.timed():
             try:
                 memory = self.working_memory(case, snapshot, meter, exclude)
-                value, rationale, probs = self._ask(memory.messages, meter)
+                value, rationale, probs = self._ask(memory.messages, meter, snapshot.threshold)
                 error = None
             except (MemalignError, ValueError) as exc:
                 memory = None
                 value, rationale, probs, error = None, "", None, f"{type(exc).__name__}: {exc}"
+        decision = None
+        if probs is not None:
+            decision = snapshot.threshold.describe() if snapshot.threshold else "argmax"
         verdict = Verdict(
             judge=self.name,
             value=value,
@@ -326,6 +341,7 @@ class Judge:
             example_ids=[e.record_id for e in memory.examples] if memory else [],
             memory_version=snapshot.version,
             probabilities=probs,
+            decision=decision,
             usage=meter.snapshot(),
             error=error,
         )
@@ -334,7 +350,7 @@ class Judge:
         return verdict
 
     def _ask(
-        self, messages: tuple[Message, ...], meter: Meter
+        self, messages: tuple[Message, ...], meter: Meter, threshold: Threshold | None = None
     ) -> tuple[str | int | float, str, dict[str, float] | None]:
         output = self.spec.output
         request = CompletionRequest(
@@ -350,7 +366,7 @@ class Judge:
                 _, rationale = parse_verdict(completion.text, output)
             except ParseError:
                 rationale = completion.text.strip()[:400]
-            return value_from_probs(output, probs), rationale, probs
+            return value_from_probs(output, probs, threshold), rationale, probs
         try:
             value, rationale = parse_verdict(completion.text, output)
             return value, rationale, None

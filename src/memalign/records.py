@@ -104,6 +104,9 @@ class Example(BaseModel):
     feedback: str | None = None
     agree: bool | None = None
     judge_value: Value | None = None
+    # The judge's label probabilities when it saw this case during alignment, when the model
+    # exposes them: the evidence a decision threshold is fitted on.
+    judge_probs: dict[str, float] | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -135,6 +138,8 @@ class Verdict(BaseModel):
     example_ids: list[str] = Field(default_factory=list)
     memory_version: int = 0
     probabilities: dict[str, float] | None = None
+    # How the value was chosen from probabilities (e.g. a fitted threshold), when it was.
+    decision: str | None = None
     usage: Usage = Field(default_factory=Usage)
     # Set when no valid value could be obtained; ``value`` is then None, never a default label.
     error: str | None = None

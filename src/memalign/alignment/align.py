@@ -99,6 +99,7 @@ def align(
             else (detect_disagreements)
         )
         judged: dict[str, Value | None] = {}
+        probabilities: dict[str, dict[str, float]] = {}
         snapshot = judge.snapshot()
         for record in incoming:
             if record.verdict is not None:
@@ -107,6 +108,8 @@ def align(
                 verdict = judge._judge(record.case, snapshot, exclude=(record.id,))
                 meter.merge(verdict.usage)
                 judged[record.id] = verdict.value
+                if verdict.probabilities is not None:
+                    probabilities[record.id] = verdict.probabilities
         agreement: dict[str, bool | None] = {}
         for record in incoming:
             value = judged.get(record.id)
@@ -174,6 +177,7 @@ def align(
                     feedback=r.feedback,
                     agree=agreement[r.id],
                     judge_value=judged.get(r.id),
+                    judge_probs=probabilities.get(r.id),
                 ),
                 vector,
             )

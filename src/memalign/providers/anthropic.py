@@ -1,6 +1,7 @@
 """Anthropic's Messages API through the ``anthropic`` SDK (optional extra).
 
-Structured output uses a forced tool call whose input schema is the answer schema."""
+Structured output uses a forced tool call whose input schema is the answer schema. Sampling
+temperature is not sent: current SDK releases no longer accept it on ``messages.create``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ class AnthropicProvider:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
             "messages": [
                 {"role": m.role, "content": m.content}
                 for m in request.messages
