@@ -116,3 +116,18 @@ def test_keys_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ProviderError, match="OPENAI_API_KEY"):
         OpenAICompatible("gpt-4.1-mini")
+
+
+def test_a_server_without_json_schema_mode_gets_a_weaker_one(server: ScriptedServer) -> None:
+    rejected = {"detail": "response_format.type: Input should be 'text' or 'json_object'"}
+    server.script(
+        Reply(422, rejected),
+        Reply(200, _chat('{"value": "Pass"}')),
+        Reply(200, _chat('{"value": "Fail"}')),
+    )
+    client = _client(server)
+    assert client.complete(REQUEST).text == '{"value": "Pass"}'
+    client.complete(REQUEST)
+    formats = [r["body"]["response_format"] for r in server.requests]
+    assert formats[0]["type"] == "json_schema"
+    assert formats[1] == formats[2] == {"type": "json_object", "schema": {"type": "object"}}

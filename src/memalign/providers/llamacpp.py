@@ -9,6 +9,7 @@ the KV cache of the common prefix is reused instead of recomputed.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -51,6 +52,15 @@ def _load(path: Path, n_ctx: int) -> Any:
                 verbose=False,
             )
         return _MODELS[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    # Close before interpreter teardown: llama-cpp-python's __del__ fails once modules are gone.
+    with _MODELS_LOCK:
+        for model in _MODELS.values():
+            model.close()
+        _MODELS.clear()
 
 
 class LlamaCppProvider:

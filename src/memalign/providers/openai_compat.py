@@ -13,6 +13,9 @@ from memalign.providers import Completion, CompletionRequest
 from memalign.providers.http_status import from_status, transport_error
 
 
+_WEAKER = {"json_schema": "json_object_schema", "json_object_schema": "none"}
+
+
 def _sdk() -> Any:
     try:
         import openai
@@ -22,7 +25,8 @@ def _sdk() -> Any:
 
 
 class OpenAICompatible:
-    """``structured``: ``json_schema`` (strict schema mode), ``json_object`` or ``none``.
+    """``structured``: ``json_schema``, ``json_object``, ``json_object_schema`` (llama.cpp's
+    server) or ``none``; a server that rejects a mode is retried with the next weaker one.
     ``logprobs``: ask for top log-probabilities so verdicts can be read as P(choice)."""
 
     def __init__(
@@ -79,21 +83,35 @@ class OpenAICompatible:
             }
         elif request.schema is not None and self.structured == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
+        elif request.schema is not None and self.structured == "json_object_schema":
+            # llama.cpp's Python server: JSON mode constrained by the schema.
+            kwargs["response_format"] = {"type": "json_object", "schema": dict(request.schema)}
         if request.choices and self.logprobs:
             kwargs["logprobs"] = True
             kwargs["top_logprobs"] = 20
         return kwargs
 
-    def complete(self, request: CompletionRequest) -> Completion:
+    def _create(self, request: CompletionRequest) -> Any:
         sdk = self._openai
-        try:
-            response = self._client.chat.completions.create(**self._kwargs(request))
-        except sdk.APIStatusError as exc:
-            raise from_status(
-                self.name, exc.status_code, exc.message, dict(exc.response.headers)
-            ) from None
-        except (sdk.APITimeoutError, sdk.APIConnectionError) as exc:
-            raise transport_error(self.name, str(exc)) from None
+        while True:
+            try:
+                return self._client.chat.completions.create(**self._kwargs(request))
+            except sdk.APIStatusError as exc:
+                # Servers that reject a structured-output mode get the next weaker one, once
+                # per mode; the choice sticks for later calls.
+                weaker = _WEAKER.get(self.structured)
+                said = f"{exc.message} {exc.body}"
+                if request.schema is not None and weaker and "response_format" in said:
+                    self.structured = weaker
+                    continue
+                raise from_status(
+                    self.name, exc.status_code, exc.message, dict(exc.response.headers)
+                ) from None
+            except (sdk.APITimeoutError, sdk.APIConnectionError) as exc:
+                raise transport_error(self.name, str(exc)) from None
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        response = self._create(request)
         if not response.choices:
             raise ProviderError("response has no choices", provider=self.name)
         choice = response.choices[0]

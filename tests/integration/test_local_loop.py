@@ -1,0 +1,109 @@
+"""The whole loop on the real local models: plumbing on the 0.5B, behaviour on the 1.5B."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memalign import Feedback, Judge, JudgeSpec, Labels, Scale, open_store
+from memalign.embedders.onnx_minilm import MiniLMEmbedder
+from memalign.embedding_client import EmbeddingClient
+from memalign.providers.llamacpp import LlamaCppProvider
+from memalign.testing import HashEmbedder
+
+SPEC = JudgeSpec(
+    name="reply",
+    instructions="Does this customer-support reply in {{ outputs }} meet our support policy?",
+    output=Labels(("Pass", "Fail")),
+)
+
+
+def test_minilm_embeds_meaning(minilm: MiniLMEmbedder) -> None:
+    vectors = EmbeddingClient(minilm).embed(
+        ["The refund was issued today.", "We sent your money back today.", "SQL join on orders"]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similarity = vectors @ vectors.T
+    assert similarity[0, 1] > similarity[0, 2] + 0.2
+
+
+def test_align_and_judge_end_to_end_on_the_small_model(
+    small_llm: LlamaCppProvider, minilm: MiniLMEmbedder
+) -> None:
+    judge = Judge.create(open_store(":memory:"), SPEC, llm=small_llm, embedder=minilm)
+    report = judge.align(
+        [
+            Feedback(
+                id="a",
+                inputs="refund?",
+                outputs="Your refund is on its way.",
+                label="Fail",
+                feedback="Every reply must quote the ticket number, like #1234.",
+            ),
+            Feedback(
+                id="b",
+                inputs="late parcel",
+                outputs="Ticket #2201: it ships today.",
+                label="Pass",
+                feedback="Quotes the ticket number, as required.",
+            ),
+        ]
+    )
+    assert report.records_added == 2 and report.examples_added == 2
+    assert report.usage.llm_calls >= 3  # two disagreement checks + distillation
+    verdict = judge.judge(inputs="refund?", outputs="Ticket #9: refund sent.")
+    assert verdict.ok and verdict.value in ("Pass", "Fail")
+    assert verdict.probabilities is not None
+    assert abs(sum(verdict.probabilities.values()) - 1.0) < 1e-6
+    assert set(verdict.example_ids) == {"a", "b"}
+    assert verdict.memory_version == 1 and verdict.usage.llm_calls == 1
+
+
+def test_scales_read_an_expected_score(small_llm: LlamaCppProvider) -> None:
+    spec = JudgeSpec(
+        name="score", instructions="Rate the politeness of {{ outputs }}.", output=Scale(1, 5)
+    )
+    judge = Judge.create(open_store(":memory:"), spec, llm=small_llm, embedder=HashEmbedder())
+    verdict = judge.judge(inputs="hi", outputs="Thank you so much, dear customer!")
+    assert verdict.value in range(1, 6)
+    assert verdict.probabilities is not None and set(verdict.probabilities) == set("12345")
+
+
+def _auc(positives: list[float], negatives: list[float]) -> float:
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+GOOD = [
+    "Ticket #4821: sorry for the trouble! Your refund was issued today.",
+    "Thanks for waiting. Regarding ticket #1190, the replacement ships this week.",
+    "Ticket #7302 - apologies for the double charge; we have reversed it.",
+    "We are sorry about the delay on ticket #5550; a courier is booked.",
+]
+BAD = [
+    "Sorry for the trouble! Your refund was issued today.",
+    "Thanks for waiting. The replacement ships this week.",
+    "Apologies for the double charge; we have reversed it.",
+    "We are sorry about the delay; a courier is booked.",
+]
+
+
+def test_a_learned_rule_moves_the_default_models_probabilities(
+    default_llm: LlamaCppProvider,
+) -> None:
+    """Measured when written: AUC of P(Pass) 0.31 without the rule, 0.75 with it."""
+    judge = Judge.create(
+        open_store(":memory:"), SPEC, llm=default_llm, embedder=HashEmbedder(), use_cache=False
+    )
+
+    def p_pass(replies: list[str]) -> list[float]:
+        verdicts = [judge.judge(inputs="customer complaint", outputs=r) for r in replies]
+        return [v.probabilities["Pass"] for v in verdicts if v.probabilities]
+
+    before = _auc(p_pass(GOOD), p_pass(BAD))
+    judge.add_guideline(
+        "A reply that does not quote the customer's ticket number (like #1234) fails, "
+        "however polite it is."
+    )
+    after = _auc(p_pass(GOOD), p_pass(BAD))
+    assert after >= 0.7 and after > before + 0.2
