@@ -12,7 +12,6 @@ from memalign.parsing import parse_verdict
 from memalign.providers import Completion, CompletionRequest
 from memalign.providers.http_status import from_status, transport_error
 
-
 _WEAKER = {"json_schema": "json_object_schema", "json_object_schema": "none"}
 
 

@@ -1,0 +1,109 @@
+"""``memalign demo``: the main job, end to end on the embedded default model."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from memalign.cli.common import JsonOpt, ModelOpt, command, console, emit, err_console, settings
+from memalign.demo import DemoResult, run_demo
+from memalign.registry import build_models
+from memalign.stores import open_store
+
+
+def _render(result: DemoResult) -> None:
+    console.print("[bold]Guidelines learned from the experts' feedback[/bold]")
+    for guideline in result.alignment.new_guidelines:
+        console.print(
+            f"  [{guideline.id}] {guideline.text}  ← {', '.join(guideline.sources)}",
+            highlight=False,
+            markup=False,
+        )
+    table = Table(
+        "",
+        "accuracy",
+        "Cohen's κ",
+        "n",
+        "errors",
+        "LLM calls",
+        "tokens",
+        "seconds",
+        title="support_reply_demo on 40 test cases (SYNTHETIC task)",
+    )
+    for phase in (result.before, result.after):
+        m, u = phase.metrics, phase.usage
+        table.add_row(
+            phase.name.replace("judging ", ""),
+            f"{m.get('accuracy', 0):.3f}",
+            f"{m.get('kappa', 0):.3f}",
+            str(m["n"]),
+            str(m["errors"]),
+            str(u.llm_calls),
+            f"{u.prompt_tokens + u.completion_tokens:,}",
+            f"{u.seconds:.1f}",
+        )
+    a = result.alignment.usage
+    table.add_row(
+        "alignment (20 records)",
+        "",
+        "",
+        "",
+        "",
+        str(a.llm_calls),
+        f"{a.prompt_tokens + a.completion_tokens:,}",
+        f"{a.seconds:.1f}",
+    )
+    console.print(table)
+
+
+@command
+def demo(
+    model: ModelOpt = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", help="Keep the demo judge here (default: a temporary store)."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Judge a sample task unaligned → align on expert feedback → judge again; print the gain."""
+    config = settings()
+    chosen = model or config.model
+    models = build_models(
+        chosen,
+        embedder=None if chosen != "fake" else "hash",
+        reference_price=config.reference_price,
+    ).as_kwargs()
+    with tempfile.TemporaryDirectory() as tmp:
+        opened = open_store(store or Path(tmp) / "demo.db")
+        bars = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        tasks: dict[str, TaskID] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bars.add_task(name, total=total)
+            bars.update(tasks[name], completed=done)
+
+        with bars:
+            result = run_demo(opened, models, progress=progress, concurrency=concurrency)
+        opened.close()
+    emit({"model": chosen, **result.as_dict()}, as_json, lambda: _render(result))

@@ -1,0 +1,258 @@
+"""``memalign align | run | eval``: learning from feedback files and judging case files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from memalign.cli.common import (
+    JsonOpt,
+    ModelOpt,
+    StoreOpt,
+    command,
+    console,
+    emit,
+    err_console,
+    open_judge,
+    store_for,
+)
+from memalign.errors import InputError
+from memalign.feedback_io import parse_field_map, read_records
+from memalign.judge import Judge
+from memalign.records import AlignmentReport, Case, Verdict
+from memalign.scoring import agreement_report
+
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Map a field to your column: --map id=ticket_id (repeatable)."),
+]
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def render_report(report: AlignmentReport) -> None:
+    table = Table(
+        "records",
+        "added",
+        "updated",
+        "unchanged",
+        "rejected",
+        "disagreements",
+        title=f"aligned {report.judge} → memory v{report.memory_version}",
+    )
+    table.add_row(
+        "",
+        str(report.records_added),
+        str(report.records_updated),
+        str(report.records_unchanged),
+        str(report.records_rejected),
+        str(report.disagreements),
+    )
+    console.print(table)
+    console.print(
+        f"guidelines: +{report.guidelines_added} added, {report.guidelines_merged} merged, "
+        f"{report.guidelines_removed} removed · examples: +{report.examples_added}",
+        highlight=False,
+    )
+    for guideline in report.new_guidelines:
+        console.print(
+            f"  [{guideline.id}] {guideline.text}  ← {', '.join(guideline.sources)}",
+            highlight=False,
+            markup=False,
+        )
+    usage = report.usage
+    cost = "n/a" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
+    console.print(
+        f"LLM calls {usage.llm_calls} · tokens {usage.prompt_tokens}+{usage.completion_tokens} · "
+        f"embeddings {usage.embedded_texts} · cost {cost} · {usage.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+def judge_cases(
+    judge: Judge,
+    ids: list[str],
+    cases: list[Case],
+    concurrency: int,
+    label: str,
+    on_verdict: Any = None,
+) -> list[Verdict]:
+    with progress() as bar:
+        task = bar.add_task(label, total=len(cases))
+
+        def done(index: int, verdict: Verdict) -> None:
+            if on_verdict is not None:
+                on_verdict(ids[index], verdict)
+            bar.advance(task)
+
+        return judge.judge_many(cases, concurrency=concurrency, on_done=done)
+
+
+@command
+def align(
+    name: str,
+    file: Path,
+    detect: Annotated[
+        bool, typer.Option("--detect/--no-detect", help="Run the judge to find disagreements.")
+    ] = True,
+    field_map: MapOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Align a judge on a JSONL or CSV file of expert feedback (all or nothing)."""
+    opened = store_for(store)
+    judge = open_judge(opened, name, model)
+    rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
+    with err_console.status(f"aligning {name} on {len(rows)} records…"):
+        report = judge.align([row.record for row in rows], detect_disagreements=detect)
+    emit(report, as_json, lambda: render_report(report))
+
+
+def _verdict_line(record_id: str, verdict: Verdict) -> dict[str, Any]:
+    return {"id": record_id, **verdict.model_dump(mode="json", exclude={"judge"})}
+
+
+@command
+def run(
+    name: str,
+    file: Path,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already in --out.")] = False,
+    field_map: MapOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Judge every record of a file; one verdict per line. Exit 1 if any record errored."""
+    if resume and out is None:
+        raise InputError("--resume needs --out")
+    judge = open_judge(store_for(store), name, model)
+    rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
+    done_ids: set[str] = set()
+    if resume and out is not None and out.exists():
+        for number, text in enumerate(out.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                done_ids.add(str(json.loads(text)["id"]))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError("unreadable verdict line", file=str(out), line=number) from None
+    todo = [row for row in rows if row.record.id not in done_ids]
+    handle = out.open("a" if resume else "w", encoding="utf-8") if out is not None else None
+    lines: list[dict[str, Any]] = []
+
+    def write(record_id: str, verdict: Verdict) -> None:
+        line = _verdict_line(record_id, verdict)
+        lines.append(line)
+        if handle is not None:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            handle.flush()
+
+    try:
+        verdicts = judge_cases(
+            judge,
+            [r.record.id for r in todo],
+            [r.record.case for r in todo],
+            concurrency,
+            f"judging with {name}",
+            write,
+        )
+    finally:
+        if handle is not None:
+            handle.close()
+    errors = sum(1 for v in verdicts if not v.ok)
+    summary = {
+        "judged": len(verdicts),
+        "skipped": len(rows) - len(todo),
+        "errors": errors,
+        "out": str(out) if out else None,
+    }
+    if out is None and not as_json:
+        for line in lines:
+            console.print_json(json.dumps(line, ensure_ascii=False))
+    emit(
+        {**summary, "verdicts": lines if out is None else None},
+        as_json,
+        lambda: err_console.print(
+            f"judged {len(verdicts)}, skipped {summary['skipped']}, errors {errors}",
+            highlight=False,
+        ),
+    )
+    if errors:
+        err_console.print(f"[red]{errors} record(s) errored[/red]")
+        raise typer.Exit(1)
+
+
+@command
+def eval(
+    name: str,
+    file: Path,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    field_map: MapOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Judge labelled records and report agreement with the experts."""
+    judge = open_judge(store_for(store), name, model)
+    rows = read_records(
+        file, judge.spec, field_map=parse_field_map(field_map or []), require_label=True
+    )
+    verdicts = judge_cases(
+        judge,
+        [r.record.id for r in rows],
+        [r.record.case for r in rows],
+        concurrency,
+        f"evaluating {name}",
+    )
+    report = agreement_report(
+        judge.spec.output,
+        [r.record.label for r in rows],
+        [v.value if v.ok else None for v in verdicts],
+    )
+    usage = {
+        "llm_calls": sum(v.usage.llm_calls for v in verdicts),
+        "seconds": round(sum(v.usage.seconds for v in verdicts), 3),
+    }
+    result = {"judge": name, "memory_version": judge.version, **report, "usage": usage}
+
+    def render() -> None:
+        table = Table("metric", "value", title=f"{name} vs experts (memory v{judge.version})")
+        for key in (
+            "n",
+            "errors",
+            "accuracy",
+            "kappa",
+            "ccc",
+            "pairwise_accuracy",
+            "pairwise_accuracy_ties_half",
+        ):
+            if result.get(key) is not None:
+                value = result[key]
+                table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        console.print(table)
+        confusion = result.get("confusion")
+        if isinstance(confusion, dict):
+            classes = confusion["classes"]
+            matrix = Table("expert \\ judge", *map(str, classes), title="confusion")
+            for label, counts in zip(classes, confusion["matrix"], strict=True):
+                matrix.add_row(str(label), *map(str, counts))
+            console.print(matrix)
+
+    emit(result, as_json, render)

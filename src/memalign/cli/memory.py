@@ -1,0 +1,225 @@
+"""``memalign memory | guideline … | forget | export | import``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from memalign.cli.common import (
+    JsonOpt,
+    ModelOpt,
+    StoreOpt,
+    command,
+    console,
+    emit,
+    open_judge,
+    store_for,
+)
+from memalign.errors import InputError
+from memalign.records import ForgetReport, Guideline
+from memalign.transfer import export_judge, import_judge
+
+guideline_app = typer.Typer(help="Edit a judge's guidelines by hand.", no_args_is_help=True)
+
+
+@command
+def memory(
+    name: str,
+    examples: Annotated[bool, typer.Option("--examples", help="Also list the examples.")] = False,
+    history: Annotated[bool, typer.Option("--history", help="Also list memory versions.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a judge's guidelines with provenance and status."""
+    opened = store_for(store)
+    row = opened.get_judge(name)
+    guidelines = [g for g, _ in opened.guidelines(row.judge_id)]
+    data: dict[str, object] = {
+        "judge": name,
+        "memory_version": row.version,
+        "guidelines": [g.model_dump(mode="json") for g in guidelines],
+    }
+    stored_examples = opened.examples(row.judge_id)[0] if examples else []
+    if examples:
+        data["examples"] = [
+            e.model_dump(mode="json", exclude={"key_text"}) for e in stored_examples
+        ]
+    if history:
+        data["history"] = [h.model_dump(mode="json") for h in opened.history(row.judge_id)]
+
+    def render() -> None:
+        table = Table(
+            "id", "status", "guideline", "sources", title=f"{name}: memory v{row.version}"
+        )
+        for g in guidelines:
+            status = (
+                g.status
+                + (" · pinned" if g.pinned else "")
+                + (" · manual" if g.origin == "manual" else "")
+            )
+            table.add_row(g.id, status, g.text, ", ".join(g.sources))
+        console.print(table)
+        if examples:
+            rows = Table("record", "label", "judge said", "agree", "feedback")
+            for e in stored_examples:
+                rows.add_row(
+                    e.record_id, str(e.label), str(e.judge_value), str(e.agree), e.feedback or ""
+                )
+            console.print(rows)
+        if history:
+            for h in opened.history(row.judge_id):
+                console.print(
+                    f"v{h.version} {h.created_at:%Y-%m-%d %H:%M} {h.operation} {h.summary}",
+                    highlight=False,
+                    markup=False,
+                )
+
+    emit(data, as_json, render)
+
+
+def _show(guideline: Guideline, as_json: bool, verb: str) -> None:
+    emit(
+        guideline,
+        as_json,
+        lambda: console.print(
+            f"{verb} [{guideline.id}] {guideline.text} ({guideline.status})",
+            highlight=False,
+            markup=False,
+        ),
+    )
+
+
+@guideline_app.command("add")
+@command
+def add(
+    name: str,
+    text: str,
+    pin: Annotated[bool, typer.Option("--pin")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a guideline by hand (optionally pinned: never merged away or retired)."""
+    judge = open_judge(store_for(store), name, "fake")
+    _show(judge.add_guideline(text, pinned=pin), as_json, "added")
+
+
+@guideline_app.command("edit")
+@command
+def edit(
+    name: str, guideline_id: str, text: str, store: StoreOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Reword a guideline."""
+    judge = open_judge(store_for(store), name, "fake")
+    _show(judge.edit_guideline(guideline_id, text), as_json, "edited")
+
+
+@guideline_app.command("pin")
+@command
+def pin(
+    name: str,
+    guideline_id: str,
+    unpin: Annotated[bool, typer.Option("--unpin")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pin a guideline: always used, never reworded by consolidation."""
+    judge = open_judge(store_for(store), name, "fake")
+    _show(judge.pin_guideline(guideline_id, not unpin), as_json, "unpinned" if unpin else "pinned")
+
+
+@guideline_app.command("retire")
+@command
+def retire(name: str, guideline_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Stop using a guideline (kept for the record)."""
+    judge = open_judge(store_for(store), name, "fake")
+    _show(judge.retire_guideline(guideline_id), as_json, "retired")
+
+
+@guideline_app.command("approve")
+@command
+def approve(name: str, guideline_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Activate a pending (or retired) guideline."""
+    judge = open_judge(store_for(store), name, "fake")
+    _show(judge.approve_guideline(guideline_id), as_json, "approved")
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"not an ISO date or time: {value!r}", field=option) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@command
+def forget(
+    name: str,
+    ids: Annotated[list[str] | None, typer.Option("--id", help="Record id (repeatable).")] = None,
+    annotator: Annotated[str | None, typer.Option("--annotator")] = None,
+    before: Annotated[str | None, typer.Option("--before", help="ISO time.")] = None,
+    after: Annotated[str | None, typer.Option("--after", help="ISO time.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete records and everything derived from them (examples, guidelines, caches)."""
+    judge = open_judge(store_for(store), name, model)
+    report: ForgetReport = judge.forget(
+        ids,
+        annotator=annotator,
+        before=_time(before, "--before"),
+        after=_time(after, "--after"),
+        dry_run=dry_run,
+    )
+
+    def render() -> None:
+        verb = "would remove" if dry_run else "removed"
+        console.print(
+            f"{verb} {len(report.records_removed)} record(s): "
+            f"{', '.join(report.records_removed) or '-'}",
+            highlight=False,
+        )
+        console.print(
+            f"examples {report.examples_removed} · guidelines removed "
+            f"{len(report.guidelines_removed)} · re-distilled "
+            f"{len(report.guidelines_redistilled)}",
+            highlight=False,
+        )
+        if report.records_not_found:
+            console.print(f"not in memory: {', '.join(report.records_not_found)}", highlight=False)
+
+    emit(report, as_json, render)
+
+
+@command
+def export(name: str, file: Path, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Write a judge's whole memory (spec, records, guidelines, examples, vectors) to JSONL."""
+    lines = export_judge(store_for(store), name, file)
+    emit(
+        {"judge": name, "file": str(file), "lines": lines},
+        as_json,
+        lambda: console.print(f"exported {name} to {file} ({lines} lines)", highlight=False),
+    )
+
+
+@command
+def import_(
+    file: Path,
+    name: Annotated[str | None, typer.Option("--name", help="Import under another name.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a judge from an export file (checked in full before anything is written)."""
+    row = import_judge(store_for(store), file, name=name)
+    emit(
+        {"judge": row.spec.name, "memory_version": row.version},
+        as_json,
+        lambda: console.print(f"imported {row.spec.name} (memory v{row.version})", highlight=False),
+    )
