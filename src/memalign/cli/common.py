@@ -49,7 +49,8 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except MemalignError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            # Plain text: one line that is never wrapped, so it stays greppable.
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2 if isinstance(exc, USAGE_ERRORS) else 1) from None
 
     return wrapper

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import FEEDBACK, Invoke, write_jsonl
+
+
+def _json(output: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_judge_create_list_show(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    listed = _json(cli("judge", "list", "--json").output)
+    assert [j["name"] for j in listed["judges"]] == ["support"]
+    shown = _json(cli("judge", "show", judge, "--json").output)
+    assert shown["output"] == "labels:Pass,Fail" and shown["embedder"] == "hash"
+    instructions = tmp_path / "instructions.md"
+    instructions.write_text("Rate {{ outputs }}.")
+    made = cli(
+        "judge",
+        "create",
+        "rater",
+        "--output",
+        "scale:1-5",
+        "--instructions-file",
+        str(instructions),
+        "--model",
+        "fake",
+        "--json",
+    )
+    assert made.exit_code == 0 and _json(made.output)["output"] == "scale:1-5"
+    for spec in ("binary", "float", "pairwise"):
+        assert (
+            cli(
+                "judge",
+                "create",
+                f"j-{spec}",
+                "--output",
+                spec,
+                "--instructions",
+                "x",
+                "--model",
+                "fake",
+            ).exit_code
+            == 0
+        )
+    assert "rater" in cli("judge", "list").output
+
+
+def test_align_reports_and_is_incremental(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    file = write_jsonl(tmp_path / "feedback.jsonl", FEEDBACK)
+    first = _json(cli("align", judge, str(file), "--json").output)
+    assert first["records_added"] == 3 and first["guidelines_added"] == 2
+    assert first["usage"]["llm_calls"] > 0
+    again = _json(cli("align", judge, str(file), "--json").output)
+    assert again["records_unchanged"] == 3 and again["usage"]["llm_calls"] == 0
+    table = cli("align", judge, str(file))
+    assert table.exit_code == 0 and "unchanged" in table.output
+
+
+def test_align_from_csv_with_a_field_map(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    file = tmp_path / "feedback.csv"
+    file.write_text(
+        "ticket,inputs,outputs,label,feedback\n"
+        't1,"{""q"": 1}",Refund soon.,Fail,Open with an apology.\n'
+        't2,hello,"Sorry, ticket #4.",Pass,\n'
+    )
+    result = cli("align", judge, str(file), "--map", "id=ticket", "--json")
+    assert result.exit_code == 0, result.output
+    assert _json(result.output)["records_added"] == 2
+    memory = _json(cli("memory", judge, "--examples", "--json").output)
+    assert {e["record_id"] for e in memory["examples"]} == {"t1", "t2"}
+
+
+def test_run_writes_verdicts_and_resumes(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    cases = write_jsonl(
+        tmp_path / "cases.jsonl",
+        [{"id": f"c{i}", "inputs": "q", "outputs": f"reply {i}"} for i in range(4)],
+    )
+    out = tmp_path / "verdicts.jsonl"
+    result = cli("run", judge, str(cases), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["c0", "c1", "c2", "c3"]
+    assert {
+        "value",
+        "rationale",
+        "guideline_ids",
+        "example_ids",
+        "memory_version",
+        "usage",
+        "error",
+    } <= set(lines[0])
+    out.write_text("\n".join(json.dumps(x) for x in lines[:2]) + "\n")
+    resumed = _json(cli("run", judge, str(cases), "--out", str(out), "--resume", "--json").output)
+    assert resumed["judged"] == 2 and resumed["skipped"] == 2
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["c0", "c1", "c2", "c3"]
+
+
+def test_run_exits_nonzero_when_records_error(cli: Invoke, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from memalign.testing import FakeLLM
+
+    monkeypatch.setattr(FakeLLM, "_judge", staticmethod(lambda request: "no verdict here"))
+    cli("judge", "create", "broken", "--output", "binary", "--instructions", "x", "--model", "fake")
+    cases = write_jsonl(tmp_path / "cases.jsonl", [{"id": "c", "inputs": "q", "outputs": "a"}])
+    result = cli("run", "broken", str(cases), "--json")
+    assert result.exit_code == 1
+    assert _json(result.stdout)["errors"] == 1
+
+
+def test_eval_reports_agreement(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    file = write_jsonl(tmp_path / "feedback.jsonl", FEEDBACK)
+    cli("align", judge, str(file))
+    report = _json(cli("eval", judge, str(file), "--json").output)
+    assert report["n"] == 3 and report["errors"] == 0
+    assert report["accuracy"] == 1.0  # the fake copies the most similar example: itself
+    assert report["confusion"]["classes"] == ["Pass", "Fail"]
+    assert "kappa" in report
+    assert "accuracy" in cli("eval", judge, str(file)).output
+
+
+def test_memory_and_guideline_commands(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    added = _json(cli("guideline", "add", judge, "Never name a competitor.", "--json").output)
+    gid = added["id"]
+    assert added["origin"] == "manual"
+    assert _json(cli("guideline", "pin", judge, gid, "--json").output)["pinned"] is True
+    edited = _json(cli("guideline", "edit", judge, gid, "No competitor names.", "--json").output)
+    assert edited["text"] == "No competitor names."
+    assert _json(cli("guideline", "retire", judge, gid, "--json").output)["status"] == "retired"
+    assert _json(cli("guideline", "approve", judge, gid, "--json").output)["status"] == "active"
+    memory = _json(cli("memory", judge, "--history", "--json").output)
+    assert len(memory["guidelines"]) == 3
+    assert [h["operation"] for h in memory["history"]][:2] == ["align", "guideline.add"]
+    assert "No competitor names." in cli("memory", judge).output
+    assert cli("guideline", "pin", judge, "g-missing").exit_code == 2
+
+
+def test_forget_variants(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    dry = _json(cli("forget", judge, "--annotator", "ann", "--dry-run", "--json").output)
+    assert dry["dry_run"] and dry["records_removed"] == ["r1", "r3"]
+    done = _json(cli("forget", judge, "--id", "r1", "--json").output)
+    assert done["records_removed"] == ["r1"] and len(done["guidelines_removed"]) == 1
+    assert _json(cli("forget", judge, "--before", "2999-01-01", "--json").output)[
+        "records_removed"
+    ] == ["r2", "r3"]
+    assert cli("forget", judge).exit_code == 2
+    assert cli("forget", judge, "--before", "yesterday").exit_code == 2
+
+
+def test_export_and_import(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    exported = tmp_path / "support.jsonl"
+    assert _json(cli("export", judge, str(exported), "--json").output)["lines"] == 1 + 3 + 2 + 3
+    imported = _json(cli("import", str(exported), "--name", "copy", "--json").output)
+    assert imported == {"judge": "copy", "memory_version": 1}
+    original = _json(cli("memory", judge, "--json").output)["guidelines"]
+    copy = _json(cli("memory", "copy", "--json").output)["guidelines"]
+    assert original == copy
+
+
+def test_demo_runs_on_the_fakes(cli: Invoke) -> None:
+    result = cli("demo", "--model", "fake", "--json", store_arg=False)
+    assert result.exit_code == 0, result.output
+    data = _json(result.output)
+    assert data["unaligned"]["metrics"]["n"] == 40 and data["aligned"]["metrics"]["n"] == 40
+    assert data["alignment"]["records_added"] == 20
+    assert data["alignment"]["guidelines_added"] > 0
+    assert "SYNTHETIC" in data["data"]
