@@ -60,3 +60,6 @@ def feedback_batch() -> list[Feedback]:
             annotator="ann",
         ),
     ]
+
+
+from .scripted_http import server  # noqa: E402, F401  (a fixture for every test package)

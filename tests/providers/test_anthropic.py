@@ -9,7 +9,7 @@ from memalign.model_client import ModelClient
 from memalign.providers import CompletionRequest, Message
 from memalign.providers.anthropic import AnthropicProvider
 
-from .conftest import Reply, ScriptedServer
+from ..scripted_http import Reply, ScriptedServer
 
 REQUEST = CompletionRequest(
     messages=(Message("system", "be a judge"), Message("user", "case")),

@@ -10,7 +10,7 @@ from memalign.providers import CompletionRequest, Message
 from memalign.providers.openai_compat import OpenAICompatible
 from memalign.testing import HashEmbedder
 
-from .conftest import Reply, ScriptedServer
+from ..scripted_http import Reply, ScriptedServer
 
 REQUEST = CompletionRequest(
     messages=(Message("system", "s"), Message("user", "u")),
