@@ -35,7 +35,7 @@ def naive_messages(judge: Judge, case: Case) -> tuple[Message, ...]:
     memory = judge.working_memory(case, judge.snapshot(), Meter())
     prefix = memory.messages[0].content.split("\nGuidelines from the domain experts")[0]
     system = (
-        f"{prefix}\n\nPast cases the experts judged, most similar first:\n"
+        f"{prefix}\n\nPast cases the experts judged, similar to this one:\n"
         f"{render_examples(memory.examples)}\n\n"
         f"Guidelines from the domain experts. They override general best practice:\n"
         f"{render_guidelines(memory.guidelines)}\n"

@@ -159,3 +159,30 @@ def test_feedback_records_carry_their_case() -> None:
     record = Feedback(id=" x ", inputs={"q": 1}, outputs="o", label="Pass")
     assert record.id == "x"
     assert record.case == Case(inputs={"q": 1}, outputs="o")
+
+
+def test_judge_many_groups_cases_that_share_examples(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    seen: list[str] = []
+
+    def answer(request: CompletionRequest) -> str:
+        user = request.messages[-1].content
+        seen.append(user[user.rfind("<outputs>") :])
+        return _answer("Pass" if "apple" in user[user.rfind("<case>") :] else "Fail")
+
+    judge = make_judge(spec.with_memory(k=1), llm=ScriptedLLM(answer))
+    judge.align(
+        [
+            Feedback(id="a", inputs="fruit", outputs="apple apple", label="Pass", verdict="Pass"),
+            Feedback(id="z", inputs="animal", outputs="zebra zebra", label="Fail", verdict="Fail"),
+        ]
+    )
+    outputs = ["apple one", "zebra one", "apple two", "zebra two"]
+    verdicts = judge.judge_many([Case(inputs="x", outputs=o) for o in outputs])
+    assert [v.value for v in verdicts] == ["Pass", "Fail", "Pass", "Fail"]  # input order
+    assert [v.example_ids for v in verdicts] == [["a"], ["z"], ["a"], ["z"]]
+    executed = ["apple" in s for s in seen]
+    assert executed in ([True, True, False, False], [False, False, True, True])
+    assert sum(v.usage.embedded_texts for v in verdicts) == 4
+    assert sum(v.usage.embed_calls for v in verdicts) == 1

@@ -234,28 +234,50 @@ class Judge:
 
     # -- judging --------------------------------------------------------------------------
 
+    def _needs_query(self, snapshot: MemorySnapshot) -> bool:
+        config = self.spec.memory
+        pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+        return self._wants_examples(snapshot) or len(pool) > config.guideline_budget
+
+    def _wants_examples(self, snapshot: MemorySnapshot) -> bool:
+        config = self.spec.memory
+        return config.use_examples and config.k > 0 and bool(snapshot.examples)
+
+    def _retrieve(
+        self, query: Vector, snapshot: MemorySnapshot, exclude: Sequence[str] = ()
+    ) -> list[Example]:
+        """Top-k examples, presented in memory order (not by score): cases that retrieve the
+        same examples then share the whole examples block as a reusable prompt prefix."""
+        config = self.spec.memory
+        hits = episodic.retrieve(
+            query,
+            snapshot.examples,
+            snapshot.matrix,
+            config.k,
+            prefer_disagreements=config.prefer_disagreements,
+            exclude=exclude,
+        )
+        position = {id(example): i for i, example in enumerate(snapshot.examples)}
+        return sorted((example for example, _ in hits), key=lambda e: position[id(e)])
+
     def working_memory(
-        self, case: Case, snapshot: MemorySnapshot, meter: Meter, exclude: Sequence[str] = ()
+        self,
+        case: Case,
+        snapshot: MemorySnapshot,
+        meter: Meter,
+        exclude: Sequence[str] = (),
+        query: Vector | None = None,
     ) -> WorkingMemory:
         spec = self.spec
         config = spec.memory
         pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
-        want_examples = config.use_examples and config.k > 0 and bool(snapshot.examples)
-        query: Vector | None = None
-        if want_examples or len(pool) > config.guideline_budget:
+        want_examples = self._wants_examples(snapshot)
+        if query is None and self._needs_query(snapshot):
             query = self.embedder.embed([example_key(case, spec)], meter)[0]
         guidelines = semantic.select_for_case(pool, query, config.guideline_budget)
         examples: list[Example] = []
         if want_examples and query is not None:
-            hits = episodic.retrieve(
-                query,
-                snapshot.examples,
-                snapshot.matrix,
-                config.k,
-                prefer_disagreements=config.prefer_disagreements,
-                exclude=exclude,
-            )
-            examples = [example for example, _ in hits]
+            examples = self._retrieve(query, snapshot, exclude)
         guideline_text = (
             prompts.render("judge_guidelines", items=render_guidelines(guidelines))
             if guidelines
@@ -300,22 +322,52 @@ class Judge:
         concurrency: int = 1,
         on_done: Callable[[int, Verdict], None] | None = None,
     ) -> list[Verdict]:
-        """Judge cases under one memory snapshot, in order, optionally in parallel."""
+        """Judge cases under one memory snapshot; verdicts come back in input order.
+
+        Case keys are embedded in one batch, and cases that retrieve the same examples are
+        judged back to back so the model can reuse the longest possible prompt prefix."""
         snapshot = self.snapshot()
         items = list(cases)
+        queries: list[Vector | None] = [None] * len(items)
+        order = list(range(len(items)))
+        if items and self._needs_query(snapshot):
+            batch = Meter()
+            vectors = self.embedder.embed([example_key(c, self.spec) for c in items], batch)
+            queries = list(vectors)
+            embed_calls = batch.snapshot().embed_calls
+            if self._wants_examples(snapshot):
+                signature = [
+                    tuple(e.record_id for e in self._retrieve(v, snapshot)) for v in vectors
+                ]
+                order.sort(key=lambda i: signature[i])
+        results: list[Verdict | None] = [None] * len(items)
 
-        def one(index: int) -> Verdict:
-            verdict = self._judge(items[index], snapshot, ())
+        def one(rank: int) -> None:
+            index = order[rank]
+            verdict = self._judge(items[index], snapshot, (), queries[index])
+            if queries[index] is not None:
+                # The batch embedding, attributed so that per-verdict usage still adds up.
+                verdict.usage.embedded_texts += 1
+                verdict.usage.embed_calls += embed_calls if rank == 0 else 0
+            results[index] = verdict
             if on_done is not None:
                 on_done(index, verdict)
-            return verdict
 
         if concurrency <= 1:
-            return [one(i) for i in range(len(items))]
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            return list(pool.map(one, range(len(items))))
+            for rank in range(len(items)):
+                one(rank)
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                list(pool.map(one, range(len(items))))
+        return [v for v in results if v is not None]
 
-    def _judge(self, case: Case, snapshot: MemorySnapshot, exclude: Sequence[str]) -> Verdict:
+    def _judge(
+        self,
+        case: Case,
+        snapshot: MemorySnapshot,
+        exclude: Sequence[str],
+        query: Vector | None = None,
+    ) -> Verdict:
         key = self.case_hash(case)
         if self.use_cache and not exclude:
             cached = self.store.cached_verdict(self.judge_id, snapshot.version, key)
@@ -324,7 +376,7 @@ class Judge:
         meter = Meter()
         with meter.timed():
             try:
-                memory = self.working_memory(case, snapshot, meter, exclude)
+                memory = self.working_memory(case, snapshot, meter, exclude, query)
                 value, rationale, probs = self._ask(memory.messages, meter, snapshot.threshold)
                 error = None
             except (MemalignError, ValueError) as exc:

@@ -90,6 +90,7 @@ class HashEmbedder:
 _ITEM = re.compile(r'<item id="([^"]+)">(.*?)</item>', re.DOTALL)
 _FEEDBACK = re.compile(r"^Expert feedback: (.+)$", re.MULTILINE)
 _LABEL = re.compile(r"^Expert label: (.+)$", re.MULTILINE)
+_EXAMPLE = re.compile(r"^Example \d+ \[[^\]]*\]:$", re.MULTILINE)
 _PAIR = re.compile(r"^Pair (\d+):\nOLD: .*\nNEW: (.*)$", re.MULTILINE)
 
 
@@ -136,16 +137,31 @@ class FakeLLM:
         return json.dumps({"guidelines": guidelines})
 
     @staticmethod
-    def _judge(request: CompletionRequest) -> str:
+    def _nearest_label(user: str, case: str) -> str | None:
+        """The expert label of the shown example that shares the most words with the case."""
+        words = set(re.findall(r"[a-z0-9]+", case.casefold()))
+        best, best_overlap = None, -1.0
+        for block in _EXAMPLE.split(user[: user.rfind("<case>")])[1:]:
+            label = _LABEL.search(block)
+            if not label:
+                continue
+            theirs = set(re.findall(r"[a-z0-9]+", block.casefold()))
+            overlap = len(words & theirs) / max(1, len(words | theirs))
+            if overlap > best_overlap:
+                best, best_overlap = label.group(1).strip(), overlap
+        return best
+
+    @classmethod
+    def _judge(cls, request: CompletionRequest) -> str:
         user = request.messages[-1].content if request.messages else ""
         schema = (request.schema or {}).get("properties", {}).get("value", {})
         choices = [str(c) for c in schema.get("enum", [])]
-        label = _LABEL.search(user)
         case = user[user.rfind("<case>") :]
+        label = cls._nearest_label(user, case)
         digest = int(hashlib.sha256(case.encode()).hexdigest(), 16)
         value: object
-        if label and (not choices or label.group(1).strip() in choices):
-            value, why = label.group(1).strip(), "like the most similar example"
+        if label and (not choices or label in choices):
+            value, why = label, "like the most similar example"
         elif choices:
             value, why = choices[digest % len(choices)], "no similar example"
         else:

@@ -112,6 +112,16 @@ def _judge_all(
     metrics = agreement_report(
         judge.spec.output, list(labels), [v.value if v.ok else None for v in verdicts]
     )
+    if any(v.decision not in (None, "argmax") for v in verdicts):
+        # Also report the plain argmax, so the fitted threshold's effect is visible.
+        argmax = [
+            max(v.probabilities, key=v.probabilities.__getitem__) if v.probabilities else None
+            for v in verdicts
+        ]
+        plain = agreement_report(judge.spec.output, list(labels), argmax)
+        metrics["argmax_accuracy"] = plain.get("accuracy")
+        metrics["argmax_kappa"] = plain.get("kappa")
+        metrics["decision"] = next(v.decision for v in verdicts if v.decision)
     return Phase(name, metrics, usage), verdicts
 
 
