@@ -7,17 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import TaskID
 from rich.table import Table
 
-from memalign.cli.common import JsonOpt, ModelOpt, command, console, emit, err_console, settings
+from memalign.cli.common import JsonOpt, ModelOpt, command, console, emit, settings
+from memalign.cli.feedback import progress as progress_bars
 from memalign.demo import DemoResult, run_demo
 from memalign.registry import build_models
 from memalign.stores import open_store
@@ -88,14 +82,7 @@ def demo(
     ).as_kwargs()
     with tempfile.TemporaryDirectory() as tmp:
         opened = open_store(store or Path(tmp) / "demo.db")
-        bars = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        )
+        bars = progress_bars()
         tasks: dict[str, TaskID] = {}
 
         def progress(name: str, done: int, total: int) -> None:

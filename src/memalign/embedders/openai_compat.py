@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from memalign.errors import DependencyError, ProviderError
 from memalign.providers.http_status import from_status, transport_error
+from memalign.providers.openai_compat import load_sdk, make_client
 
 
 class OpenAIEmbedder:
@@ -20,18 +19,11 @@ class OpenAIEmbedder:
         timeout: float = 60.0,
         client: Any = None,
     ) -> None:
-        try:
-            import openai
-        except ImportError:
-            raise DependencyError("openai", "pip install 'memalign[openai]'") from None
-        self._openai = openai
+        self._openai = load_sdk()
         self.name = model
         self.model = model
-        key = os.environ.get(api_key_env)
-        if client is None and key is None and base_url is None:
-            raise ProviderError(f"set {api_key_env} to use {model}", provider="openai")
-        self._client = client or openai.OpenAI(
-            api_key=key or "not-needed", base_url=base_url, timeout=timeout, max_retries=0
+        self._client = client or make_client(
+            model, base_url=base_url, api_key_env=api_key_env, timeout=timeout
         )
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

@@ -15,12 +15,34 @@ from memalign.providers.http_status import from_status, transport_error
 _WEAKER = {"json_schema": "json_object_schema", "json_object_schema": "none"}
 
 
-def _sdk() -> Any:
+def load_sdk() -> Any:  # shared with the embeddings adapter
     try:
         import openai
     except ImportError:
         raise DependencyError("openai", "pip install 'memalign[openai]'") from None
     return openai
+
+
+def make_client(
+    model: str, *, base_url: str | None, api_key_env: str, timeout: float, azure: bool = False
+) -> Any:
+    """An SDK client with the key from the environment and the SDK's own retries off (the core
+    retries). Local servers accept any key, so one is only required without a base URL."""
+    openai = load_sdk()
+    if azure:
+        return openai.AzureOpenAI(
+            api_key=os.environ.get("AZURE_OPENAI_API_KEY"),
+            azure_endpoint=base_url or os.environ.get("AZURE_OPENAI_ENDPOINT"),
+            api_version=os.environ.get("OPENAI_API_VERSION", "2024-10-21"),
+            timeout=timeout,
+            max_retries=0,
+        )
+    key = os.environ.get(api_key_env)
+    if key is None and base_url is None:
+        raise ProviderError(f"set {api_key_env} to use {model}", provider="openai")
+    return openai.OpenAI(
+        api_key=key or "not-needed", base_url=base_url, timeout=timeout, max_retries=0
+    )
 
 
 class OpenAICompatible:
@@ -44,28 +66,9 @@ class OpenAICompatible:
         self.name = model
         self.structured = structured
         self.logprobs = logprobs
-        self._openai = _sdk()
-        if client is not None:
-            self._client = client
-            return
-        key = os.environ.get(api_key_env)
-        if azure:
-            self._client = self._openai.AzureOpenAI(
-                api_key=os.environ.get("AZURE_OPENAI_API_KEY"),
-                azure_endpoint=base_url or os.environ.get("AZURE_OPENAI_ENDPOINT"),
-                api_version=os.environ.get("OPENAI_API_VERSION", "2024-10-21"),
-                timeout=timeout,
-                max_retries=0,
-            )
-            return
-        if key is None and base_url is None:
-            raise ProviderError(f"set {api_key_env} to use {model}", provider="openai")
-        # Local servers accept any key; the core owns retries, so the SDK's are off.
-        self._client = self._openai.OpenAI(
-            api_key=key or "not-needed",
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=0,
+        self._openai = load_sdk()
+        self._client = client or make_client(
+            model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, azure=azure
         )
 
     def _kwargs(self, request: CompletionRequest) -> dict[str, Any]:
