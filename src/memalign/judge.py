@@ -321,13 +321,19 @@ class Judge:
         *,
         concurrency: int = 1,
         on_done: Callable[[int, Verdict], None] | None = None,
+        exclude: Sequence[Sequence[str]] | None = None,
     ) -> list[Verdict]:
         """Judge cases under one memory snapshot; verdicts come back in input order.
 
         Case keys are embedded in one batch, and cases that retrieve the same examples are
-        judged back to back so the model can reuse the longest possible prompt prefix."""
+        judged back to back so the model can reuse the longest possible prompt prefix.
+        ``exclude`` gives, per case, record ids to leave out of retrieval (e.g. a feedback
+        record's own example when re-scoring it)."""
         snapshot = self.snapshot()
         items = list(cases)
+        skip: list[Sequence[str]] = list(exclude) if exclude is not None else [()] * len(items)
+        if len(skip) != len(items):
+            raise ValueError("exclude needs one entry per case")
         queries: list[Vector | None] = [None] * len(items)
         order = list(range(len(items)))
         if items and self._needs_query(snapshot):
@@ -337,14 +343,15 @@ class Judge:
             embed_calls = batch.snapshot().embed_calls
             if self._wants_examples(snapshot):
                 signature = [
-                    tuple(e.record_id for e in self._retrieve(v, snapshot)) for v in vectors
+                    tuple(e.record_id for e in self._retrieve(v, snapshot, skip[i]))
+                    for i, v in enumerate(vectors)
                 ]
                 order.sort(key=lambda i: signature[i])
         results: list[Verdict | None] = [None] * len(items)
 
         def one(rank: int) -> None:
             index = order[rank]
-            verdict = self._judge(items[index], snapshot, (), queries[index])
+            verdict = self._judge(items[index], snapshot, skip[index], queries[index])
             if queries[index] is not None:
                 # The batch embedding, attributed so that per-verdict usage still adds up.
                 verdict.usage.embedded_texts += 1

@@ -249,7 +249,13 @@ class MemoryConfig:
     # are the same rule; between the two thresholds the reflection model decides.
     merge_threshold: float = 0.9
     consolidate_threshold: float = 0.75
+    # Tokens of feedback per reflection call. Capable models distil 50 records in <= 3 calls at
+    # the default; small local models write better guidelines from smaller batches (~1200).
     distill_token_budget: int = 6000
+    # After an alignment, re-score the batch under the new memory (leaving each record's own
+    # example out) so the decision threshold is fitted on probabilities the judge will really
+    # produce. Only for binary labels and models that return probabilities.
+    calibrate: bool = True
 
     def __post_init__(self) -> None:
         if self.k < 0:

@@ -247,3 +247,50 @@ def test_history_records_each_operation(make_judge: Callable[..., Judge]) -> Non
     assert judge.version == 5
     retired = next(g for g in judge.guidelines() if g.id == added.id)
     assert (retired.status, retired.pinned, retired.origin) == ("retired", True, "manual")
+
+
+def test_calibration_rescores_the_batch_under_the_new_memory(
+    make_judge: Callable[..., Judge],
+) -> None:
+    from memalign.providers import Completion
+
+    def answer(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        user = request.messages[-1].content
+        case = user[user.rfind("<case>") :]
+        aligned = "Guidelines from the domain experts" in request.messages[0].content
+        passing = "apolog" in case.lower()
+        # Unaligned: always leans Pass. Aligned: still leans Pass, but less on failing cases.
+        p = 0.9 if not aligned else (0.85 if passing else 0.7)
+        return Completion(text="", choice_probs={"Pass": p, "Fail": 1 - p})
+
+    judge = make_judge(llm=ScriptedLLM(answer))
+    batch = [
+        Feedback(
+            id=f"p{i}",
+            inputs="q",
+            outputs=f"We apologise, reply {i}.",
+            label="Pass",
+            feedback="Replies must open with an apology.",
+        )
+        for i in range(3)
+    ] + [
+        Feedback(
+            id=f"f{i}",
+            inputs="q",
+            outputs=f"Plain reply {i}.",
+            label="Fail",
+            feedback="Replies must open with an apology.",
+        )
+        for i in range(3)
+    ]
+    report = judge.align(batch)
+    assert [h.operation for h in judge.history()] == ["align", "calibrate"]
+    assert report.memory_version == 2 and report.usage.llm_calls >= 12
+    evidence = {e.record_id: e.judge_probs for e in judge.examples()}
+    assert evidence["p0"] == {"Pass": 0.85, "Fail": pytest.approx(0.15)}
+    assert evidence["f0"] == {"Pass": 0.7, "Fail": pytest.approx(0.3)}
+    verdict = judge.judge(inputs="q", outputs="Plain reply again.")
+    assert verdict.value == "Fail"  # argmax would say Pass (0.7)
+    assert verdict.decision is not None and verdict.decision.startswith("P(first label) >=")

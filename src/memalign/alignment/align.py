@@ -15,10 +15,10 @@ from memalign.alignment.distill import DistillItem, distill
 from memalign.alignment.forget import plan_removal
 from memalign.decision import agrees
 from memalign.errors import InputError, LabelError
-from memalign.judge_spec import JudgeSpec, Value
-from memalign.records import AlignmentReport, Example, Feedback, RejectedRecord, utcnow
+from memalign.judge_spec import JudgeSpec, Labels, Value
+from memalign.records import AlignmentReport, Example, Feedback, RejectedRecord, Verdict, utcnow
 from memalign.rendering import example_key, render_case
-from memalign.stores import ChangeSet
+from memalign.stores import ChangeSet, Vector
 
 if TYPE_CHECKING:
     from memalign.judge import Judge
@@ -64,6 +64,42 @@ def validate(
     return valid, rejected
 
 
+def _binary(spec: JudgeSpec) -> bool:
+    return isinstance(spec.output, Labels) and len(spec.output.labels) == 2
+
+
+def _score(judge: Judge, records: list[Feedback], meter: Meter) -> dict[str, Verdict]:
+    """Judge records under the current memory, each without its own example."""
+    if not records:
+        return {}
+    verdicts = judge.judge_many([r.case for r in records], exclude=[(r.id,) for r in records])
+    for verdict in verdicts:
+        meter.merge(verdict.usage)
+    return {r.id: v for r, v in zip(records, verdicts, strict=True)}
+
+
+def _calibrate(
+    judge: Judge, incoming: list[Feedback], examples: list[tuple[Example, Vector]], meter: Meter
+) -> int | None:
+    """Re-score labelled records under the memory they just built; store the probabilities as
+    the evidence the decision threshold is fitted on. Returns the new version, if any."""
+    labelled = [r for r in incoming if r.label is not None]
+    scored = _score(judge, labelled, meter)
+    updates = [
+        (example.model_copy(update={"judge_probs": scored[example.record_id].probabilities}), v)
+        for example, v in examples
+        if example.record_id in scored and scored[example.record_id].probabilities
+    ]
+    if not updates:
+        return None
+    return judge.store.commit(
+        judge.judge_id,
+        ChangeSet(
+            operation="calibrate", upsert_examples=updates, summary={"examples": len(updates)}
+        ),
+    )
+
+
 def align(
     judge: Judge,
     records: Iterable[Feedback],
@@ -98,18 +134,13 @@ def align(
             if detect_disagreements is None
             else (detect_disagreements)
         )
-        judged: dict[str, Value | None] = {}
-        probabilities: dict[str, dict[str, float]] = {}
-        snapshot = judge.snapshot()
-        for record in incoming:
-            if record.verdict is not None:
-                judged[record.id] = record.verdict
-            elif detect and record.label is not None:
-                verdict = judge._judge(record.case, snapshot, exclude=(record.id,))
-                meter.merge(verdict.usage)
-                judged[record.id] = verdict.value
-                if verdict.probabilities is not None:
-                    probabilities[record.id] = verdict.probabilities
+        judged: dict[str, Value | None] = {
+            r.id: r.verdict for r in incoming if r.verdict is not None
+        }
+        to_judge = [r for r in incoming if detect and r.verdict is None and r.label is not None]
+        scored = _score(judge, to_judge, meter)
+        judged.update({rid: verdict.value for rid, verdict in scored.items()})
+        probs = {rid: v.probabilities for rid, v in scored.items() if v.probabilities}
         agreement: dict[str, bool | None] = {}
         for record in incoming:
             value = judged.get(record.id)
@@ -177,7 +208,7 @@ def align(
                     feedback=r.feedback,
                     agree=agreement[r.id],
                     judge_value=judged.get(r.id),
-                    judge_probs=probabilities.get(r.id),
+                    judge_probs=probs.get(r.id),
                 ),
                 vector,
             )
@@ -202,6 +233,8 @@ def align(
                 },
             ),
         )
+        if spec.memory.calibrate and probs and _binary(spec):
+            version = _calibrate(judge, incoming, examples, meter) or version
         if changed:
             judge.store.compact()
         report.memory_version = version
