@@ -16,7 +16,7 @@ from typing import Any
 
 from memalign.errors import NotFoundError
 from memalign.judge import Judge
-from memalign.judge_spec import JudgeSpec, Labels
+from memalign.judge_spec import JudgeSpec, Labels, MemoryConfig
 from memalign.records import AlignmentReport, Case, Feedback, Usage, Verdict
 from memalign.scoring import agreement_report
 from memalign.stores import MemoryStore
@@ -29,6 +29,8 @@ SPEC = JudgeSpec(
         "acceptable to send (Pass) or not (Fail)."
     ),
     output=Labels(("Pass", "Fail")),
+    # The default local model writes better guidelines from small batches of feedback.
+    memory=MemoryConfig(distill_token_budget=1200),
 )
 
 Progress = Callable[[str, int, int], None]
