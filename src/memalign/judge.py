@@ -322,6 +322,7 @@ class Judge:
         concurrency: int = 1,
         on_done: Callable[[int, Verdict], None] | None = None,
         exclude: Sequence[Sequence[str]] | None = None,
+        rationale: bool = True,
     ) -> list[Verdict]:
         """Judge cases under one memory snapshot; verdicts come back in input order.
 
@@ -351,7 +352,9 @@ class Judge:
 
         def one(rank: int) -> None:
             index = order[rank]
-            verdict = self._judge(items[index], snapshot, skip[index], queries[index])
+            verdict = self._judge(
+                items[index], snapshot, skip[index], queries[index], rationale=rationale
+            )
             if queries[index] is not None:
                 # The batch embedding, attributed so that per-verdict usage still adds up.
                 verdict.usage.embedded_texts += 1
@@ -374,6 +377,8 @@ class Judge:
         snapshot: MemorySnapshot,
         exclude: Sequence[str],
         query: Vector | None = None,
+        *,
+        rationale: bool = True,
     ) -> Verdict:
         key = self.case_hash(case)
         if self.use_cache and not exclude:
@@ -384,18 +389,20 @@ class Judge:
         with meter.timed():
             try:
                 memory = self.working_memory(case, snapshot, meter, exclude, query)
-                value, rationale, probs = self._ask(memory.messages, meter, snapshot.threshold)
+                value, why, probs = self._ask(
+                    memory.messages, meter, snapshot.threshold, rationale=rationale
+                )
                 error = None
             except (MemalignError, ValueError) as exc:
                 memory = None
-                value, rationale, probs, error = None, "", None, f"{type(exc).__name__}: {exc}"
+                value, why, probs, error = None, "", None, f"{type(exc).__name__}: {exc}"
         decision = None
         if probs is not None:
             decision = snapshot.threshold.describe() if snapshot.threshold else "argmax"
         verdict = Verdict(
             judge=self.name,
             value=value,
-            rationale=rationale,
+            rationale=why,
             guideline_ids=[g.id for g in memory.guidelines] if memory else [],
             example_ids=[e.record_id for e in memory.examples] if memory else [],
             memory_version=snapshot.version,
@@ -404,12 +411,17 @@ class Judge:
             usage=meter.snapshot(),
             error=error,
         )
-        if self.use_cache and not exclude and verdict.ok:
+        if self.use_cache and not exclude and rationale and verdict.ok:
             self.store.cache_verdict(self.judge_id, snapshot.version, key, verdict)
         return verdict
 
     def _ask(
-        self, messages: tuple[Message, ...], meter: Meter, threshold: Threshold | None = None
+        self,
+        messages: tuple[Message, ...],
+        meter: Meter,
+        threshold: Threshold | None = None,
+        *,
+        rationale: bool = True,
     ) -> tuple[str | int | float, str, dict[str, float] | None]:
         output = self.spec.output
         request = CompletionRequest(
@@ -417,22 +429,23 @@ class Judge:
             schema=verdict_schema(output),
             choices=output.choices or None,
             purpose="judge",
+            rationale=rationale,
         )
         completion = self.llm.complete(request, meter)
         if completion.choice_probs and output.choices:
             probs = normalise(completion.choice_probs, output.choices)
             try:
-                _, rationale = parse_verdict(completion.text, output)
+                _, why = parse_verdict(completion.text, output)
             except ParseError:
-                rationale = completion.text.strip()[:400]
-            return value_from_probs(output, probs, threshold), rationale, probs
+                why = completion.text.strip()[:400]
+            return value_from_probs(output, probs, threshold), why, probs
         try:
-            value, rationale = parse_verdict(completion.text, output)
-            return value, rationale, None
+            value, why = parse_verdict(completion.text, output)
+            return value, why, None
         except ParseError as first:
             retry = self._reask(request, completion, first, meter)
-            value, rationale = parse_verdict(retry.text, output)
-            return value, rationale, None
+            value, why = parse_verdict(retry.text, output)
+            return value, why, None
 
     def _reask(
         self, request: CompletionRequest, bad: Completion, error: ParseError, meter: Meter

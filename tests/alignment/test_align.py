@@ -291,6 +291,8 @@ def test_calibration_rescores_the_batch_under_the_new_memory(
     evidence = {e.record_id: e.judge_probs for e in judge.examples()}
     assert evidence["p0"] == {"Pass": 0.85, "Fail": pytest.approx(0.15)}
     assert evidence["f0"] == {"Pass": 0.7, "Fail": pytest.approx(0.3)}
+    # Scoring passes only need the value: no rationale is asked for.
+    assert all(not r.rationale for r in llm.requests if r.purpose == "judge")
     verdict = judge.judge(inputs="q", outputs="Plain reply again.")
     assert verdict.value == "Fail"  # argmax would say Pass (0.7)
     assert verdict.decision is not None and verdict.decision.startswith("P(first label) >=")

@@ -72,7 +72,9 @@ def _score(judge: Judge, records: list[Feedback], meter: Meter) -> dict[str, Ver
     """Judge records under the current memory, each without its own example."""
     if not records:
         return {}
-    verdicts = judge.judge_many([r.case for r in records], exclude=[(r.id,) for r in records])
+    verdicts = judge.judge_many(
+        [r.case for r in records], exclude=[(r.id,) for r in records], rationale=False
+    )
     for verdict in verdicts:
         meter.merge(verdict.usage)
     return {r.id: v for r, v in zip(records, verdicts, strict=True)}

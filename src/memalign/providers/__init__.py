@@ -30,6 +30,9 @@ class CompletionRequest:
     # the first thing the model would write after the prompt (see ``Completion.choice_probs``).
     choices: tuple[str, ...] | None = None
     max_tokens: int = 400
+    # False when only the value matters (internal scoring passes): adapters that read
+    # probabilities may then skip generating a rationale.
+    rationale: bool = True
     temperature: float = 0.0
     # Why the core is calling: used for metering per role and by the deterministic fakes.
     purpose: Purpose = "other"

@@ -66,7 +66,7 @@ def _close_models() -> None:
 class LlamaCppProvider:
     """``model`` is ``1.5b`` / ``0.5b`` (the shipped defaults) or a path to a GGUF file."""
 
-    def __init__(self, model: str = "1.5b", *, n_ctx: int = 8192, rationale_tokens: int = 40):
+    def __init__(self, model: str = "1.5b", *, n_ctx: int = 8192, rationale_tokens: int = 24):
         if model in LOCAL_MODELS:
             path = ensure_model(LOCAL_MODELS[model])
             self.name = f"local/qwen2.5-coder-{model}-instruct-q4_k_m"
@@ -176,7 +176,7 @@ class LlamaCppProvider:
         with self._lock:
             try:
                 if request.choices:
-                    return self._verdict(prompt, request.choices)
+                    return self._verdict(prompt, request.choices, request.rationale)
                 text, used_in, used_out = self._generate(prompt, request.max_tokens, request.schema)
             except ValueError as exc:  # llama-cpp raises ValueError for context overflow
                 raise ProviderError(str(exc), provider=self.name) from None
@@ -184,17 +184,17 @@ class LlamaCppProvider:
             text=text, prompt_tokens=used_in, completion_tokens=used_out, model=self.name
         )
 
-    def _verdict(self, prompt: str, choices: tuple[str, ...]) -> Completion:
+    def _verdict(self, prompt: str, choices: tuple[str, ...], rationale: bool) -> Completion:
         head = prompt + '{"value": "'
         probs, prompt_tokens = self.choice_probs(head, choices)
         value = max(choices, key=lambda c: probs[c])
-        rationale, completion_tokens = "", 1
-        if self.rationale_tokens > 0:
-            rationale, _, generated = self._generate(
+        why, completion_tokens = "", 1
+        if rationale and self.rationale_tokens > 0:
+            why, _, generated = self._generate(
                 head + value + '", "rationale": "', self.rationale_tokens, stop=['"', "\n"]
             )
             completion_tokens += generated
-        text = json.dumps({"value": value, "rationale": rationale.strip()})
+        text = json.dumps({"value": value, "rationale": why.strip()})
         return Completion(
             text=text,
             prompt_tokens=prompt_tokens,
