@@ -265,7 +265,8 @@ def test_calibration_rescores_the_batch_under_the_new_memory(
         p = 0.9 if not aligned else (0.85 if passing else 0.7)
         return Completion(text="", choice_probs={"Pass": p, "Fail": 1 - p})
 
-    judge = make_judge(llm=ScriptedLLM(answer))
+    llm = ScriptedLLM(answer)
+    judge = make_judge(llm=llm)
     batch = [
         Feedback(
             id=f"p{i}",
