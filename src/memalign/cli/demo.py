@@ -48,6 +48,19 @@ def _render(result: DemoResult) -> None:
             f"{u.prompt_tokens + u.completion_tokens:,}",
             f"{u.seconds:.1f}",
         )
+    fitted = result.after.metrics
+    if fitted.get("argmax_accuracy") is not None:
+        table.add_row(
+            "aligned, argmax",
+            f"{fitted['argmax_accuracy']:.3f}",
+            f"{fitted['argmax_kappa']:.3f}",
+            str(fitted["n"]),
+            "",
+            "",
+            "",
+            "",
+        )
+        console.print(f"aligned verdicts decided by: {fitted['decision']}", highlight=False)
     a = result.alignment.usage
     table.add_row(
         "alignment (20 records)",
