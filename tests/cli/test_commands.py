@@ -169,3 +169,34 @@ def test_demo_runs_on_the_fakes(cli: Invoke) -> None:
     assert data["alignment"]["records_added"] == 20
     assert data["alignment"]["guidelines_added"] > 0
     assert "SYNTHETIC" in data["data"]
+
+
+def test_bench_runs_a_small_curve_and_refuses_unknown_datasets(cli: Invoke, tmp_path: Path) -> None:
+    from ..bench.test_curves import DATA
+
+    if not DATA.is_dir():
+        import pytest
+
+        pytest.skip(f"benchmark data not at {DATA}")
+    args = [
+        "bench",
+        "code_review_python",
+        "--data",
+        str(DATA),
+        "--out",
+        str(tmp_path / "b"),
+        "--model",
+        "fake",
+        "--seeds",
+        "0",
+        "--shards",
+        "0,2",
+        "--test-limit",
+        "4",
+    ]
+    result = cli(*args, "--json", store_arg=False)
+    assert result.exit_code == 0, result.output
+    assert set(_json(result.output)["steps"]) == {"0:0", "0:2"}
+    assert (tmp_path / "b" / "code_review_python__fake__signal-both__memory-both.png").exists()
+    unknown = cli("bench", "nope", "--data", str(DATA), "--out", str(tmp_path), store_arg=False)
+    assert unknown.exit_code == 2 and "unknown dataset" in unknown.stderr

@@ -1,0 +1,193 @@
+"""Learning curves (the published Fig. 4) with alignment cost per shard (Fig. 1 and 3).
+
+An unaligned judge is fed the training records in cumulative shards (0, 2, 5, 10, 20, 50),
+aligning incrementally after each; after each shard it is scored on the records seen so far and
+on the test split. Results are checkpointed after every step, and each seed's memory lives in
+its own store, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from memalign import __version__
+from memalign.bench.datasets import DATASETS, BenchDataset
+from memalign.errors import NotFoundError
+from memalign.judge import Judge
+from memalign.judge_spec import FloatScore, OutputType, Pairwise, Scale, Value
+from memalign.metrics import ccc
+from memalign.records import Feedback, Usage, Verdict
+from memalign.stores import open_store
+
+Signal = Literal["both", "label", "feedback"]
+MemoryMode = Literal["both", "semantic", "episodic"]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CurveConfig:
+    dataset: str
+    model: str
+    shards: tuple[int, ...] = (0, 2, 5, 10, 20, 50)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    test_limit: int | None = None
+    signal: Signal = "both"
+    memory: MemoryMode = "both"
+    reference_price: str = "openai/gpt-4.1-mini"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_name(self) -> str:
+        model = self.model.replace("/", "_").replace(":", "_").replace("#", "_")
+        return f"{self.dataset}__{model}__signal-{self.signal}__memory-{self.memory}"
+
+
+def quality(
+    output: OutputType, labels: Sequence[Value | None], predictions: Sequence[Value | None]
+) -> float | None:
+    """Exact match for labels, CCC for numeric scales, accuracy for pairwise (a tie counts only
+    when the experts called a tie). A missing verdict counts as wrong (CCC: left out)."""
+    items = [(p, t) for p, t in zip(predictions, labels, strict=True) if t is not None]
+    if not items:
+        return None
+    if isinstance(output, Scale | FloatScore):
+        pairs = [(float(p), float(t)) for p, t in items if p is not None]
+        if len(pairs) < 2:
+            return None
+        return ccc([p for p, _ in pairs], [t for _, t in pairs])
+    return sum(1 for p, t in items if p is not None and p == t) / len(items)
+
+
+def _with_signal(record: Feedback, signal: Signal) -> Feedback:
+    if signal == "label":
+        return record.model_copy(update={"feedback": None})
+    if signal == "feedback":
+        return record.model_copy(update={"label": None})
+    return record
+
+
+def _usage(verdicts: Sequence[Verdict]) -> Usage:
+    total = Usage()
+    for verdict in verdicts:
+        total.add(verdict.usage)
+    return total
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    tmp.replace(path)
+
+
+def run_curve(
+    config: CurveConfig,
+    data_dir: Path,
+    out_dir: Path,
+    models: Callable[[], dict[str, Any]],
+    *,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    dataset: BenchDataset = DATASETS[config.dataset]
+    if config.signal == "feedback" and not dataset.has_feedback:
+        return {
+            "config": asdict(config),
+            "skipped": f"{dataset.name} has no natural-language "
+            "feedback, so a feedback-only condition cannot be run (nothing is invented)",
+        }
+    train, test = dataset.load(data_dir)
+    test = test[: config.test_limit] if config.test_limit else test
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{config.run_name}.json"
+    results: dict[str, Any] = (
+        json.loads(path.read_text())
+        if path.exists()
+        else {
+            "config": asdict(config),
+            "dataset": {
+                "name": dataset.name,
+                "file": dataset.file,
+                "provenance": dataset.provenance,
+                "sha256": dataset.file_sha256(data_dir),
+                "train": len(train),
+                "test_used": len(test),
+            },
+            "environment": {
+                "memalign": __version__,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "processor": platform.processor(),
+            },
+            "steps": {},
+        }
+    )
+    spec = dataset.spec.with_memory(
+        use_guidelines=config.memory != "episodic", use_examples=config.memory != "semantic"
+    )
+    test_labels = [r.label for r in test]
+    steps_total = len(config.seeds) * len(config.shards)
+    done = 0
+    for seed in config.seeds:
+        order = random.Random(seed).sample(train, len(train))[: max(config.shards)]
+        store = open_store(out_dir / "stores" / f"{config.run_name}__seed{seed}.db")
+        try:
+            judge = Judge.load(store, spec.name, **models())
+        except NotFoundError:
+            judge = Judge.create(store, spec, **models())
+        previous = 0
+        for shard in config.shards:
+            key = f"{seed}:{shard}"
+            step = results["steps"].get(key, {})
+            if step.get("status") != "scored":
+                if step.get("status") != "aligned":
+                    batch = [_with_signal(r, config.signal) for r in order[previous:shard]]
+                    report = judge.align(batch) if batch else None
+                    step = {
+                        "seed": seed,
+                        "shard": shard,
+                        "status": "aligned",
+                        "align": report.model_dump(mode="json", exclude={"new_guidelines"})
+                        if report
+                        else None,
+                    }
+                    results["steps"][key] = step
+                    _write(path, results)
+                seen = order[:shard]
+                seen_v = judge.judge_many([r.case for r in seen])
+                test_v = judge.judge_many([r.case for r in test])
+                judge_usage = _usage([*seen_v, *test_v])
+                step.update(
+                    status="scored",
+                    memory_version=judge.version,
+                    guidelines=len(judge.guidelines(include_retired=False)),
+                    examples=len(judge.examples()),
+                    seen_quality=quality(
+                        spec.output, [r.label for r in seen], [v.value for v in seen_v]
+                    ),
+                    unseen_quality=quality(spec.output, test_labels, [v.value for v in test_v]),
+                    errors=sum(1 for v in [*seen_v, *test_v] if not v.ok),
+                    judge_usage=judge_usage.model_dump(),
+                    judge_calls_per_second=(
+                        judge_usage.llm_calls / judge_usage.seconds if judge_usage.seconds else None
+                    ),
+                )
+                results["steps"][key] = step
+                _write(path, results)
+            previous = shard
+            done += 1
+            if progress:
+                progress(f"{dataset.name} seed {seed} shard {shard}", done, steps_total)
+        store.close()
+    if isinstance(spec.output, Pairwise):
+        results["metric"] = "pairwise accuracy (a tie counts only when the experts said tie)"
+    elif isinstance(spec.output, Scale | FloatScore):
+        results["metric"] = "Lin's concordance correlation coefficient (CCC)"
+    else:
+        results["metric"] = "exact match"
+    _write(path, results)
+    return results

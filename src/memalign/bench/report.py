@@ -1,0 +1,132 @@
+"""A Markdown report and PNG plots from learning-curve results (one results JSON per run)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memalign.errors import DependencyError
+
+REFERENCE_NOTE = (
+    "USD is a REFERENCE price: local models cost nothing; their tokens are priced at "
+    "GPT-4.1-mini's list price ($0.40 / $1.60 per million input / output tokens) for comparison."
+)
+
+
+def _mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None, None
+    return statistics.fmean(present), statistics.pstdev(present) if len(present) > 1 else 0.0
+
+
+def shard_table(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per shard: quality mean and spread over seeds, and alignment cost."""
+    steps = [s for s in results["steps"].values() if s.get("status") == "scored"]
+    rows = []
+    for shard in sorted({s["shard"] for s in steps}):
+        group = [s for s in steps if s["shard"] == shard]
+        aligns = [s["align"]["usage"] for s in group if s.get("align")]
+        seen, seen_sd = _mean_sd([s["seen_quality"] for s in group])
+        unseen, unseen_sd = _mean_sd([s["unseen_quality"] for s in group])
+        rows.append(
+            {
+                "shard": shard,
+                "seeds": len(group),
+                "seen": seen,
+                "seen_sd": seen_sd,
+                "unseen": unseen,
+                "unseen_sd": unseen_sd,
+                "align_seconds": statistics.median([a["seconds"] for a in aligns])
+                if aligns
+                else 0.0,
+                "align_llm_calls": statistics.median([a["llm_calls"] for a in aligns])
+                if aligns
+                else 0,
+                "align_prompt_tokens": statistics.median([a["prompt_tokens"] for a in aligns])
+                if aligns
+                else 0,
+                "align_completion_tokens": statistics.median(
+                    [a["completion_tokens"] for a in aligns]
+                )
+                if aligns
+                else 0,
+                "align_usd": statistics.median([a["cost_usd"] or 0.0 for a in aligns])
+                if aligns
+                else 0.0,
+                "errors": sum(s["errors"] for s in group),
+                "judge_calls_per_second": statistics.median(
+                    [s["judge_calls_per_second"] for s in group if s["judge_calls_per_second"]]
+                    or [0.0]
+                ),
+            }
+        )
+    return rows
+
+
+def _fmt(value: float | None, sd: float | None = None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" + (f" ± {sd:.3f}" if sd else "")
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    config, data = results["config"], results["dataset"]
+    lines = [
+        f"# {data['name']} · {config['model']} · signal {config['signal']} · "
+        f"memory {config['memory']}",
+        "",
+        f"Data: `{data['file']}` ({data['provenance']}), sha256 `{data['sha256'][:16]}…`, "
+        f"{data['train']} train records, {data['test_used']} test records used.",
+        f"Metric: {results.get('metric', 'n/a')}. Seeds (shard order): {config['seeds']}.",
+        f"Command: `{command}`",
+        "",
+        "| shard | seen | unseen | align s | LLM calls | tokens in / out | USD (ref.) | errors "
+        "| judge calls/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in shard_table(results):
+        lines.append(
+            f"| {row['shard']} | {_fmt(row['seen'], row['seen_sd'])} | "
+            f"{_fmt(row['unseen'], row['unseen_sd'])} | {row['align_seconds']:.1f} | "
+            f"{row['align_llm_calls']:.0f} | {row['align_prompt_tokens']:.0f} / "
+            f"{row['align_completion_tokens']:.0f} | {row['align_usd']:.4f} | {row['errors']} | "
+            f"{row['judge_calls_per_second']:.2f} |"
+        )
+    lines += [
+        "",
+        "Alignment columns are medians over seeds of that shard's incremental step.",
+        REFERENCE_NOTE,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DependencyError("matplotlib", "pip install 'memalign[bench]'") from None
+    rows = shard_table(results)
+    shards = [r["shard"] for r in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("seen", "seen"), ("unseen", "unseen (test)")):
+        means = [r[key] if r[key] is not None else float("nan") for r in rows]
+        spread = [r[f"{key}_sd"] or 0.0 for r in rows]
+        left.errorbar(shards, means, yerr=spread, marker="o", capsize=3, label=label)
+    left.set_xlabel("feedback records seen")
+    left.set_ylabel(results.get("metric", "quality"))
+    left.set_title(f"{results['dataset']['name']}: learning curve")
+    left.legend()
+    right.bar([str(s) for s in shards], [r["align_seconds"] for r in rows])
+    right.set_xlabel("shard")
+    right.set_ylabel("alignment seconds (median)")
+    right.set_title(f"alignment cost, {results['config']['model']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

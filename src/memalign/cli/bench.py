@@ -1,0 +1,80 @@
+"""``memalign bench``: learning curves with cost per shard, checkpointed and resumable."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, cast
+
+import typer
+
+from memalign.bench.curves import CurveConfig, MemoryMode, Signal, run_curve
+from memalign.bench.datasets import DATASETS
+from memalign.bench.report import markdown, plot
+from memalign.cli.common import JsonOpt, command, console, emit, settings
+from memalign.cli.feedback import progress as progress_bars
+from memalign.errors import InputError
+from memalign.registry import build_models
+
+
+def _ints(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InputError(f"want comma-separated integers, got {text!r}", field=option) from None
+
+
+@command
+def bench(
+    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(DATASETS)}")],
+    data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Results, stores, report and plot.")],
+    model: Annotated[str | None, typer.Option("--model")] = None,
+    seeds: Annotated[str, typer.Option("--seeds")] = "0,1,2",
+    shards: Annotated[str, typer.Option("--shards")] = "0,2,5,10,20,50",
+    test_limit: Annotated[int | None, typer.Option("--test-limit", min=1)] = None,
+    signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
+    memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a learning curve on a dataset (resumes from --out after an interruption)."""
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}; one of {list(DATASETS)}", field="dataset")
+    if signal not in ("both", "label", "feedback"):
+        raise InputError(f"unknown signal {signal!r}", field="--signal")
+    if memory not in ("both", "semantic", "episodic"):
+        raise InputError(f"unknown memory mode {memory!r}", field="--memory")
+    config_file = settings()
+    chosen = model or config_file.model
+    config = CurveConfig(
+        dataset=dataset,
+        model=chosen,
+        shards=_ints(shards, "--shards"),
+        seeds=_ints(seeds, "--seeds"),
+        test_limit=test_limit,
+        signal=cast(Signal, signal),
+        memory=cast(MemoryMode, memory),
+    )
+
+    def models() -> dict[str, object]:
+        return build_models(chosen, reference_price=config.reference_price).as_kwargs()
+
+    bars = progress_bars()
+    task = bars.add_task(f"bench {dataset}", total=len(config.seeds) * len(config.shards))
+    with bars:
+        results = run_curve(
+            config,
+            data,
+            out,
+            models,
+            progress=lambda _name, done, _total: bars.update(task, completed=done),
+        )
+    if "skipped" in results:
+        emit(results, as_json, lambda: console.print(results["skipped"]))
+        return
+    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report_path = out / f"{config.run_name}.md"
+    report_path.write_text(markdown(results, command_line))
+    plot(results, out / f"{config.run_name}.png")
+    emit(results, as_json, lambda: console.print(report_path.read_text(), markup=False))

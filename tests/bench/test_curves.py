@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memalign.bench.curves import CurveConfig, quality, run_curve
+from memalign.bench.datasets import DATASETS
+from memalign.bench.report import markdown, plot, shard_table
+from memalign.judge_spec import Labels, Pairwise, Scale
+from memalign.testing import FakeLLM, HashEmbedder
+
+DATA = Path(
+    os.environ.get(
+        "MEMALIGN_BENCH_DATA", Path(__file__).resolve().parents[3] / "shared" / "datasets"
+    )
+)
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not at {DATA}")
+
+
+class Counting(FakeLLM):
+    pass
+
+
+def _models(llm: FakeLLM) -> Any:
+    return lambda: {"llm": llm, "embedder": HashEmbedder()}
+
+
+def test_quality_per_output_type() -> None:
+    assert quality(Labels(("pass", "fail")), ["pass", "fail"], ["pass", None]) == 0.5
+    assert quality(Pairwise(), ["A", "tie"], ["A", "B"]) == 0.5
+    assert quality(Scale(1, 5), [1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert quality(Scale(1, 5), [], []) is None
+
+
+@needs_data
+def test_every_dataset_loads_with_its_own_split() -> None:
+    sizes = {name: tuple(map(len, d.load(DATA))) for name, d in DATASETS.items()}
+    assert sizes["code_review_python"] == (60, 150)
+    assert sizes["financebench"] == (50, 550)
+    assert sizes["autoj"] == (50, 534)
+    assert sizes["feedback_collection"][0] == 50
+    train, _ = DATASETS["autoj"].load(DATA)
+    assert set(train[0].outputs) == {"A", "B"} and train[0].feedback is None
+
+
+@needs_data
+def test_learning_curve_checkpoints_and_resumes(tmp_path: Path) -> None:
+    config = CurveConfig(
+        dataset="code_review_python", model="fake", shards=(0, 2, 5), seeds=(0, 1), test_limit=8
+    )
+    llm = Counting()
+    results = run_curve(config, DATA, tmp_path, _models(llm))
+    assert len(results["steps"]) == 6
+    assert all(s["status"] == "scored" for s in results["steps"].values())
+    assert results["dataset"]["sha256"] and results["metric"] == "exact match"
+    table = shard_table(results)
+    assert [r["shard"] for r in table] == [0, 2, 5]
+    assert table[0]["seen"] is None and table[1]["seen"] == 1.0  # the fake copies itself
+    assert table[1]["align_llm_calls"] > 0
+    calls = llm.calls
+    again = run_curve(config, DATA, tmp_path, _models(llm))
+    assert llm.calls == calls and again["steps"] == results["steps"]  # resumed: nothing rerun
+    report = markdown(results, "memalign bench …")
+    assert "| 5 |" in report and "REFERENCE price" in report
+    plot(results, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+@needs_data
+def test_conditions_without_feedback_are_not_invented(tmp_path: Path) -> None:
+    config = CurveConfig(dataset="financebench", model="fake", signal="feedback", seeds=(0,))
+    assert (
+        "no natural-language feedback"
+        in run_curve(config, DATA, tmp_path, _models(FakeLLM()))["skipped"]
+    )
+    label_only = CurveConfig(
+        dataset="code_review_python",
+        model="fake",
+        signal="label",
+        shards=(0, 5),
+        seeds=(0,),
+        test_limit=4,
+    )
+    results = run_curve(label_only, DATA, tmp_path, _models(FakeLLM()))
+    assert results["steps"]["0:5"]["guidelines"] == 0  # the fake distils feedback text only
