@@ -81,6 +81,10 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"Data: `{data['file']}` ({data['provenance']}), sha256 `{data['sha256'][:16]}…`, "
         f"{data['train']} train records, {data['test_used']} test records used.",
         f"Metric: {results.get('metric', 'n/a')}. Seeds (shard order): {config['seeds']}.",
+        ""
+        if data.get("has_feedback", True)
+        else "This dataset has no natural-language "
+        "feedback: every condition learns from labels only.",
         f"Command: `{command}`",
         "",
         "| shard | seen | unseen | align s | LLM calls | tokens in / out | USD (ref.) | errors "
