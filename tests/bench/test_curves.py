@@ -86,3 +86,13 @@ def test_conditions_without_feedback_are_not_invented(tmp_path: Path) -> None:
     )
     results = run_curve(label_only, DATA, tmp_path, _models(FakeLLM()))
     assert results["steps"]["0:5"]["guidelines"] == 0  # the fake distils feedback text only
+
+
+@needs_data
+def test_reports_say_when_a_dataset_has_no_feedback(tmp_path: Path) -> None:
+    config = CurveConfig(
+        dataset="financebench", model="fake", shards=(0, 2), seeds=(0,), test_limit=4
+    )
+    results = run_curve(config, DATA, tmp_path, _models(FakeLLM()))
+    assert results["dataset"]["has_feedback"] is False
+    assert "learns from labels only" in markdown(results, "memalign bench …")

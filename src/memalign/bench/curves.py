@@ -113,6 +113,7 @@ def run_curve(
                 "name": dataset.name,
                 "file": dataset.file,
                 "provenance": dataset.provenance,
+                "has_feedback": dataset.has_feedback,
                 "sha256": dataset.file_sha256(data_dir),
                 "train": len(train),
                 "test_used": len(test),
