@@ -106,4 +106,14 @@ def demo(
         with bars:
             result = run_demo(opened, models, progress=progress, concurrency=concurrency)
         opened.close()
-    emit({"model": chosen, **result.as_dict()}, as_json, lambda: _render(result))
+
+    def render() -> None:
+        _render(result)
+        if chosen == "fake":
+            console.print(
+                "model: fake — deterministic stand-ins that exercise the loop; their "
+                "accuracy says nothing about memalign's quality.",
+                highlight=False,
+            )
+
+    emit({"model": chosen, **result.as_dict()}, as_json, render)
