@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from memalign import Labels, Pairwise, Scale
 from memalign.decision import Threshold, agrees, fit_threshold, value_from_probs
 
@@ -37,3 +39,30 @@ def test_float_agreement_uses_a_tolerance() -> None:
     assert agrees(FloatScore(0, 1), 0.52, 0.5)
     assert not agrees(FloatScore(0, 1), 0.7, 0.5)
     assert agrees(BINARY, "Pass", "Pass") and not agrees(BINARY, "Pass", "Fail")
+
+
+def test_example_vote_is_similarity_weighted() -> None:
+    from memalign.decision import example_vote
+    from memalign.records import Example
+
+    def ex(label: str | None) -> Example:
+        return Example(record_id=str(label), key_text="", case_text="", label=label)
+
+    hits = [(ex("Pass"), 0.9), (ex("Fail"), 0.3), (ex(None), 0.8)]
+    assert example_vote(BINARY, hits) == pytest.approx(0.5)  # (0.9 - 0.3) / 1.2
+    assert example_vote(BINARY, []) is None
+    assert example_vote(Scale(1, 5), hits) is None
+
+
+def test_blend_learns_to_trust_the_vote_when_the_model_is_uninformative() -> None:
+    from memalign.decision import decide, fit_blend
+
+    points = [(0.6, v, True) for v in (0.8, 0.9, 0.7, 1.0)]
+    points += [(0.6, v, False) for v in (-0.8, -0.6, -1.0, -0.9)]
+    blend = fit_blend(points)
+    assert blend is not None and blend.b > 0
+    probs = {"Pass": 0.6, "Fail": 0.4}
+    assert decide(BINARY, probs, None, blend, -0.7)[0] == "Fail"
+    assert decide(BINARY, probs, None, blend, 0.7)[0] == "Pass"
+    assert decide(BINARY, probs, None, blend, None) == ("Pass", "argmax")
+    assert fit_blend(points[:5]) is None  # one Fail only

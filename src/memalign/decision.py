@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+import numpy.typing as npt
+
 from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
+from memalign.records import Example
 
 
 def normalise(probs: Mapping[str, float], choices: tuple[str, ...]) -> dict[str, float]:
@@ -86,3 +91,107 @@ def agrees(output: OutputType, judged: Value, expected: Value) -> bool:
         )
         return abs(float(judged) - float(expected)) <= 0.05 * span
     return judged == expected
+
+
+def first_label(output: OutputType) -> str | None:
+    """The label a binary judge's probabilities are read for; None for other outputs."""
+    return output.labels[0] if isinstance(output, Labels) and len(output.labels) == 2 else None
+
+
+def example_vote(output: OutputType, hits: Sequence[tuple[Example, float]]) -> float | None:
+    """A similarity-weighted vote of retrieved examples in [-1, 1]: +1 when every labelled
+    neighbour carries the first label, -1 when none does; None when it cannot be taken."""
+    first = first_label(output)
+    labelled = [(e, max(0.0, float(s))) for e, s in hits if e.label is not None]
+    total = sum(w for _, w in labelled)
+    if first is None or not labelled or total <= 0:
+        return None
+    return sum(w if e.label == first else -w for e, w in labelled) / total
+
+
+def blend_evidence(
+    output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32], k: int
+) -> list[tuple[float, float, bool]]:
+    """(P_llm(first), leave-one-out example vote, is first) for each calibrated example."""
+    first = first_label(output)
+    if first is None or not examples:
+        return []
+    similarity = matrix @ matrix.T
+    points = []
+    for i, example in enumerate(examples):
+        if example.judge_probs is None or example.label is None:
+            continue
+        others = [int(j) for j in np.argsort(-similarity[i]) if j != i][:k]
+        vote = example_vote(output, [(examples[j], float(similarity[i, j])) for j in others])
+        p_first = normalise(example.judge_probs, output.choices)[first]
+        points.append((p_first, vote or 0.0, example.label == first))
+    return points
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Blend:
+    """For two labels: P(first) = σ(a·logit(P_llm(first)) + b·vote + c), where ``vote`` is the
+    similarity-weighted label vote of the retrieved examples. Fitted on the feedback already
+    seen, so memory counts in the decision and not only in the prompt."""
+
+    a: float
+    b: float
+    c: float
+    support: int
+
+    def p_first(self, p_llm: float, vote: float) -> float:
+        z = self.a * _logit(p_llm) + self.b * vote + self.c
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def describe(self) -> str:
+        return (
+            f"blend: σ({self.a:.2f}·logit P_llm + {self.b:.2f}·example vote + {self.c:.2f}) "
+            f">= 0.5, fitted on {self.support} examples"
+        )
+
+
+def fit_blend(
+    points: Sequence[tuple[float, float, bool]], min_per_class: int = 2, l2: float = 1.0
+) -> Blend | None:
+    """L2-regularised logistic regression on (P_llm(first), vote, is_first), by Newton steps."""
+    positives = sum(1 for _, _, y in points if y)
+    if positives < min_per_class or len(points) - positives < min_per_class:
+        return None
+    x = np.array([[_logit(p), v, 1.0] for p, v, _ in points])
+    y = np.array([1.0 if label else 0.0 for _, _, label in points])
+    w = np.zeros(3)
+    penalty = np.diag([l2, l2, 0.0])  # the bias is not shrunk
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+        gradient = x.T @ (p - y) + penalty @ w
+        hessian = (x.T * (p * (1 - p))) @ x + penalty + 1e-9 * np.eye(3)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return Blend(float(w[0]), float(w[1]), float(w[2]), len(points))
+
+
+def decide(
+    output: OutputType,
+    probs: Mapping[str, float],
+    threshold: Threshold | None,
+    blend: Blend | None,
+    vote: float | None,
+) -> tuple[Value, str]:
+    """The value from the model's probabilities and how it was chosen: the fitted blend with
+    the example vote, else the fitted threshold, else the argmax."""
+    first = first_label(output)
+    if blend is not None and vote is not None and first is not None:
+        assert isinstance(output, Labels)
+        p_first = blend.p_first(normalise(probs, output.choices)[first], vote)
+        value = output.labels[0] if p_first >= 0.5 else output.labels[1]
+        return value, f"{blend.describe()}; vote {vote:+.2f}"
+    if threshold is not None:
+        return value_from_probs(output, probs, threshold), threshold.describe()
+    return value_from_probs(output, probs), "argmax"

@@ -6,20 +6,24 @@ import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memalign import prompts
 from memalign.accounting import Meter
 from memalign.alignment import curate
-from memalign.decision import Threshold, fit_threshold, normalise, value_from_probs
+from memalign.decision import (
+    blend_evidence,
+    decide,
+    fit_blend,
+    fit_threshold,
+    normalise,
+    value_from_probs,
+)
 from memalign.embedders import Embedder
 from memalign.embedding_client import EmbeddingClient
 from memalign.errors import MemalignError, ParseError
-from memalign.judge_spec import FloatScore, JudgeSpec, Labels, OutputType, Pairwise, Scale
-from memalign.memory import episodic, semantic
+from memalign.judge_spec import JudgeSpec
 from memalign.model_client import ModelClient
 from memalign.parsing import parse_verdict
 from memalign.providers import Completion, CompletionRequest, LLMProvider, Message
@@ -34,52 +38,21 @@ from memalign.records import (
     Verdict,
     canonical_json,
 )
-from memalign.rendering import example_key, render_case, render_examples, render_guidelines
+from memalign.rendering import example_key
 from memalign.stores import DEFAULT_TENANT, JudgeRow, MemoryStore, Vector
+from memalign.working_memory import (
+    MemorySnapshot,
+    WorkingMemory,
+    answer_format,
+    build_working_memory,
+    needs_query,
+    retrieve,
+    verdict_schema,
+    wants_examples,
+)
 
 if TYPE_CHECKING:
     from memalign.alignment.align import OnInvalid
-
-
-@dataclass(frozen=True)
-class MemorySnapshot:
-    """Memory as of one version, loaded once and shared by every judge call at that version."""
-
-    version: int
-    guidelines: list[tuple[Guideline, Vector | None]]
-    examples: list[Example]
-    matrix: Vector
-    threshold: Threshold | None = None
-
-
-@dataclass(frozen=True)
-class WorkingMemory:
-    guidelines: list[Guideline]
-    examples: list[Example]
-    messages: tuple[Message, ...]
-
-
-def answer_format(output: OutputType) -> str:
-    if isinstance(output, Labels | Pairwise):
-        return " | ".join(f'"{c}"' for c in output.choices)
-    return output.describe()
-
-
-def verdict_schema(output: OutputType) -> dict[str, Any]:
-    value: dict[str, Any]
-    if isinstance(output, Scale):
-        # Enums, not minimum/maximum: some grammar converters ignore numeric bounds.
-        value = {"type": "integer", "enum": list(range(output.low, output.high + 1))}
-    elif isinstance(output, FloatScore):
-        value = {"type": "number"}
-    else:
-        value = {"type": "string", "enum": list(output.choices)}
-    return {
-        "type": "object",
-        "properties": {"rationale": {"type": "string", "maxLength": 400}, "value": value},
-        "required": ["rationale", "value"],
-        "additionalProperties": False,
-    }
 
 
 def _client(model: LLMProvider | ModelClient) -> ModelClient:
@@ -159,12 +132,18 @@ class Judge:
                     for e in examples
                     if e.judge_probs is not None and e.label is not None
                 ]
+                blend = None
+                if self.fit_decision and self.spec.memory.decision == "blend":
+                    blend = fit_blend(
+                        blend_evidence(self.spec.output, examples, matrix, self.spec.memory.k)
+                    )
                 self._snapshot = MemorySnapshot(
                     version,
                     self.store.guidelines(self.judge_id),
                     examples,
                     matrix,
                     fit_threshold(self.spec.output, evidence) if self.fit_decision else None,
+                    blend,
                 )
             return self._snapshot
 
@@ -234,32 +213,6 @@ class Judge:
 
     # -- judging --------------------------------------------------------------------------
 
-    def _needs_query(self, snapshot: MemorySnapshot) -> bool:
-        config = self.spec.memory
-        pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
-        return self._wants_examples(snapshot) or len(pool) > config.guideline_budget
-
-    def _wants_examples(self, snapshot: MemorySnapshot) -> bool:
-        config = self.spec.memory
-        return config.use_examples and config.k > 0 and bool(snapshot.examples)
-
-    def _retrieve(
-        self, query: Vector, snapshot: MemorySnapshot, exclude: Sequence[str] = ()
-    ) -> list[Example]:
-        """Top-k examples, presented in memory order (not by score): cases that retrieve the
-        same examples then share the whole examples block as a reusable prompt prefix."""
-        config = self.spec.memory
-        hits = episodic.retrieve(
-            query,
-            snapshot.examples,
-            snapshot.matrix,
-            config.k,
-            prefer_disagreements=config.prefer_disagreements,
-            exclude=exclude,
-        )
-        position = {id(example): i for i, example in enumerate(snapshot.examples)}
-        return sorted((example for example, _ in hits), key=lambda e: position[id(e)])
-
     def working_memory(
         self,
         case: Case,
@@ -268,34 +221,10 @@ class Judge:
         exclude: Sequence[str] = (),
         query: Vector | None = None,
     ) -> WorkingMemory:
-        spec = self.spec
-        config = spec.memory
-        pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
-        want_examples = self._wants_examples(snapshot)
-        if query is None and self._needs_query(snapshot):
-            query = self.embedder.embed([example_key(case, spec)], meter)[0]
-        guidelines = semantic.select_for_case(pool, query, config.guideline_budget)
-        examples: list[Example] = []
-        if want_examples and query is not None:
-            examples = self._retrieve(query, snapshot, exclude)
-        guideline_text = (
-            prompts.render("judge_guidelines", items=render_guidelines(guidelines))
-            if guidelines
-            else ""
-        )
-        system = prompts.render(
-            "judge_system",
-            name=spec.name,
-            instructions=spec.rendered_instructions(),
-            answer=answer_format(spec.output),
-            guidelines=guideline_text,
-        )
-        user = ""
-        if examples:
-            user += prompts.render("judge_examples", items=render_examples(examples)) + "\n"
-        user += prompts.render("judge_case", case=render_case(case, spec))
-        messages = (Message("system", system), Message("user", user))
-        return WorkingMemory(guidelines, examples, messages)
+        """Guidelines + the k most similar examples + the case, as messages for the model."""
+        if query is None and needs_query(self.spec, snapshot):
+            query = self.embedder.embed([example_key(case, self.spec)], meter)[0]
+        return build_working_memory(self.spec, case, snapshot, query, exclude)
 
     def case_hash(self, case: Case) -> str:
         body = canonical_json([self.spec.to_dict(), case.model_dump(mode="json")])
@@ -337,14 +266,14 @@ class Judge:
             raise ValueError("exclude needs one entry per case")
         queries: list[Vector | None] = [None] * len(items)
         order = list(range(len(items)))
-        if items and self._needs_query(snapshot):
+        if items and needs_query(self.spec, snapshot):
             batch = Meter()
             vectors = self.embedder.embed([example_key(c, self.spec) for c in items], batch)
             queries = list(vectors)
             embed_calls = batch.snapshot().embed_calls
-            if self._wants_examples(snapshot):
+            if wants_examples(self.spec, snapshot):
                 signature = [
-                    tuple(e.record_id for e in self._retrieve(v, snapshot, skip[i]))
+                    tuple(e.record_id for e, _ in retrieve(self.spec, v, snapshot, skip[i]))
                     for i, v in enumerate(vectors)
                 ]
                 order.sort(key=lambda i: signature[i])
@@ -389,16 +318,16 @@ class Judge:
         with meter.timed():
             try:
                 memory = self.working_memory(case, snapshot, meter, exclude, query)
-                value, why, probs = self._ask(
-                    memory.messages, meter, snapshot.threshold, rationale=rationale
-                )
+                value, why, probs = self._ask(memory.messages, meter, rationale=rationale)
                 error = None
             except (MemalignError, ValueError) as exc:
                 memory = None
                 value, why, probs, error = None, "", None, f"{type(exc).__name__}: {exc}"
         decision = None
-        if probs is not None:
-            decision = snapshot.threshold.describe() if snapshot.threshold else "argmax"
+        if probs is not None and memory is not None:
+            value, decision = decide(
+                self.spec.output, probs, snapshot.threshold, snapshot.blend, memory.vote
+            )
         verdict = Verdict(
             judge=self.name,
             value=value,
@@ -419,7 +348,6 @@ class Judge:
         self,
         messages: tuple[Message, ...],
         meter: Meter,
-        threshold: Threshold | None = None,
         *,
         rationale: bool = True,
     ) -> tuple[str | int | float, str, dict[str, float] | None]:
@@ -438,7 +366,7 @@ class Judge:
                 _, why = parse_verdict(completion.text, output)
             except ParseError:
                 why = completion.text.strip()[:400]
-            return value_from_probs(output, probs, threshold), why, probs
+            return value_from_probs(output, probs), why, probs
         try:
             value, why = parse_verdict(completion.text, output)
             return value, why, None

@@ -256,6 +256,10 @@ class MemoryConfig:
     # example out) so the decision threshold is fitted on probabilities the judge will really
     # produce. Only for binary labels and models that return probabilities.
     calibrate: bool = True
+    # How a binary verdict is decided from the model's probabilities: "llm" (a threshold on
+    # P(first label), fitted on the feedback seen) or "blend" (that probability combined with a
+    # similarity-weighted vote of the retrieved examples, weights fitted on the feedback seen).
+    decision: Literal["llm", "blend"] = "llm"
 
     def __post_init__(self) -> None:
         if self.k < 0:

@@ -297,3 +297,32 @@ def test_calibration_rescores_the_batch_under_the_new_memory(
     verdict = judge.judge(inputs="q", outputs="Plain reply again.")
     assert verdict.value == "Fail"  # argmax would say Pass (0.7)
     assert verdict.decision is not None and verdict.decision.startswith("P(first label) >=")
+
+
+def test_blend_decision_uses_the_retrieved_examples(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    from memalign.providers import Completion
+
+    def answer(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        return Completion(text="", choice_probs={"Pass": 0.6, "Fail": 0.4})  # uninformative
+
+    judge = make_judge(spec.with_memory(decision="blend", k=3), llm=ScriptedLLM(answer))
+    batch = [
+        Feedback(
+            id=f"p{i}", inputs="refund request", outputs=f"sorry refund apology {i}", label="Pass"
+        )
+        for i in range(4)
+    ] + [
+        Feedback(
+            id=f"f{i}", inputs="parcel question", outputs=f"tracking parcel late {i}", label="Fail"
+        )
+        for i in range(4)
+    ]
+    judge.align(batch)
+    verdict = judge.judge(inputs="parcel question", outputs="tracking parcel late again")
+    assert verdict.value == "Fail"
+    assert verdict.decision is not None and verdict.decision.startswith("blend")
+    assert judge.judge(inputs="refund request", outputs="sorry refund apology x").value == "Pass"

@@ -1,0 +1,127 @@
+"""Working memory: what the judge reads for one case — the criterion, the guidelines (all, or
+the most relevant within budget), the k most similar examples, and the case — laid out so that
+the parts shared by every case come first and can be reused as a cached prompt prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from memalign import prompts
+from memalign.decision import Blend, Threshold, example_vote
+from memalign.judge_spec import FloatScore, JudgeSpec, Labels, OutputType, Pairwise, Scale
+from memalign.memory import episodic, semantic
+from memalign.providers import Message
+from memalign.records import Case, Example, Guideline
+from memalign.rendering import render_case, render_examples, render_guidelines
+from memalign.stores import Vector
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    """Memory as of one version, loaded once and shared by every judge call at that version."""
+
+    version: int
+    guidelines: list[tuple[Guideline, Vector | None]]
+    examples: list[Example]
+    matrix: Vector
+    threshold: Threshold | None = None
+    blend: Blend | None = None
+
+
+@dataclass(frozen=True)
+class WorkingMemory:
+    guidelines: list[Guideline]
+    examples: list[Example]
+    messages: tuple[Message, ...]
+    # Similarity-weighted label vote of the retrieved examples (binary judges only).
+    vote: float | None = None
+
+
+def answer_format(output: OutputType) -> str:
+    if isinstance(output, Labels | Pairwise):
+        return " | ".join(f'"{c}"' for c in output.choices)
+    return output.describe()
+
+
+def verdict_schema(output: OutputType) -> dict[str, Any]:
+    value: dict[str, Any]
+    if isinstance(output, Scale):
+        # Enums, not minimum/maximum: some grammar converters ignore numeric bounds.
+        value = {"type": "integer", "enum": list(range(output.low, output.high + 1))}
+    elif isinstance(output, FloatScore):
+        value = {"type": "number"}
+    else:
+        value = {"type": "string", "enum": list(output.choices)}
+    return {
+        "type": "object",
+        "properties": {"rationale": {"type": "string", "maxLength": 400}, "value": value},
+        "required": ["rationale", "value"],
+        "additionalProperties": False,
+    }
+
+
+def wants_examples(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
+    config = spec.memory
+    return config.use_examples and config.k > 0 and bool(snapshot.examples)
+
+
+def needs_query(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
+    """Whether the case must be embedded: to retrieve examples or rank guidelines."""
+    config = spec.memory
+    pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+    return wants_examples(spec, snapshot) or len(pool) > config.guideline_budget
+
+
+def retrieve(
+    spec: JudgeSpec, query: Vector, snapshot: MemorySnapshot, exclude: Sequence[str] = ()
+) -> list[tuple[Example, float]]:
+    """Top-k examples with their similarity, presented in memory order (not by score):
+    cases that retrieve the same examples then share the whole examples block as a
+    reusable prompt prefix."""
+    config = spec.memory
+    hits = episodic.retrieve(
+        query,
+        snapshot.examples,
+        snapshot.matrix,
+        config.k,
+        prefer_disagreements=config.prefer_disagreements,
+        exclude=exclude,
+    )
+    position = {id(example): i for i, example in enumerate(snapshot.examples)}
+    return sorted(hits, key=lambda hit: position[id(hit[0])])
+
+
+def build_working_memory(
+    spec: JudgeSpec,
+    case: Case,
+    snapshot: MemorySnapshot,
+    query: Vector | None,
+    exclude: Sequence[str] = (),
+) -> WorkingMemory:
+    config = spec.memory
+    pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+    guidelines = semantic.select_for_case(pool, query, config.guideline_budget)
+    hits: list[tuple[Example, float]] = []
+    if wants_examples(spec, snapshot) and query is not None:
+        hits = retrieve(spec, query, snapshot, exclude)
+    examples = [example for example, _ in hits]
+    guideline_text = (
+        prompts.render("judge_guidelines", items=render_guidelines(guidelines))
+        if guidelines
+        else ""
+    )
+    system = prompts.render(
+        "judge_system",
+        name=spec.name,
+        instructions=spec.rendered_instructions(),
+        answer=answer_format(spec.output),
+        guidelines=guideline_text,
+    )
+    user = ""
+    if examples:
+        user += prompts.render("judge_examples", items=render_examples(examples)) + "\n"
+    user += prompts.render("judge_case", case=render_case(case, spec))
+    messages = (Message("system", system), Message("user", user))
+    return WorkingMemory(guidelines, examples, messages, example_vote(spec.output, hits))
