@@ -46,6 +46,35 @@ def test_judge_create_list_show(cli: Invoke, judge: str, tmp_path: Path) -> None
             == 0
         )
     assert "rater" in cli("judge", "list").output
+    blend = cli(
+        "judge",
+        "create",
+        "blended",
+        "--output",
+        "binary",
+        "--instructions",
+        "x",
+        "--model",
+        "fake",
+        "--decision",
+        "blend",
+        "--json",
+    )
+    assert _json(blend.output)["memory"]["decision"] == "blend"
+    assert (
+        cli(
+            "judge",
+            "create",
+            "bad",
+            "--output",
+            "binary",
+            "--instructions",
+            "x",
+            "--decision",
+            "vote",
+        ).exit_code
+        == 2
+    )
 
 
 def test_align_reports_and_is_incremental(cli: Invoke, judge: str, tmp_path: Path) -> None:

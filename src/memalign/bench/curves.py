@@ -39,13 +39,15 @@ class CurveConfig:
     test_limit: int | None = None
     signal: Signal = "both"
     memory: MemoryMode = "both"
+    decision: Literal["llm", "blend"] = "llm"
     reference_price: str = "openai/gpt-4.1-mini"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_name(self) -> str:
         model = self.model.replace("/", "_").replace(":", "_").replace("#", "_")
-        return f"{self.dataset}__{model}__signal-{self.signal}__memory-{self.memory}"
+        name = f"{self.dataset}__{model}__signal-{self.signal}__memory-{self.memory}"
+        return name if self.decision == "llm" else f"{name}__decision-{self.decision}"
 
 
 def quality(
@@ -128,7 +130,9 @@ def run_curve(
         }
     )
     spec = dataset.spec.with_memory(
-        use_guidelines=config.memory != "episodic", use_examples=config.memory != "semantic"
+        use_guidelines=config.memory != "episodic",
+        use_examples=config.memory != "semantic",
+        decision=config.decision,
     )
     test_labels = [r.label for r in test]
     steps_total = len(config.seeds) * len(config.shards)

@@ -36,6 +36,7 @@ def bench(
     test_limit: Annotated[int | None, typer.Option("--test-limit", min=1)] = None,
     signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
     memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
+    decision: Annotated[str, typer.Option("--decision", help="llm | blend")] = "llm",
     as_json: JsonOpt = False,
 ) -> None:
     """Run a learning curve on a dataset (resumes from --out after an interruption)."""
@@ -45,6 +46,8 @@ def bench(
         raise InputError(f"unknown signal {signal!r}", field="--signal")
     if memory not in ("both", "semantic", "episodic"):
         raise InputError(f"unknown memory mode {memory!r}", field="--memory")
+    if decision not in ("llm", "blend"):
+        raise InputError(f"unknown decision rule {decision!r}", field="--decision")
     config_file = settings()
     chosen = model or config_file.model
     config = CurveConfig(
@@ -55,6 +58,7 @@ def bench(
         test_limit=test_limit,
         signal=cast(Signal, signal),
         memory=cast(MemoryMode, memory),
+        decision="blend" if decision == "blend" else "llm",
     )
 
     def models() -> dict[str, object]:

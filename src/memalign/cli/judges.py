@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -46,6 +46,12 @@ def _summary(store_path: str | None, name: str) -> dict[str, object]:
     }
 
 
+def _decision(value: str) -> Literal["llm", "blend"]:
+    if value not in ("llm", "blend"):
+        raise InputError(f"unknown decision rule {value!r}; use llm or blend", field="--decision")
+    return "blend" if value == "blend" else "llm"
+
+
 @app.command("create")
 @command
 def create(
@@ -60,6 +66,14 @@ def create(
     embedder: Annotated[str | None, typer.Option("--embedder")] = None,
     k: Annotated[int, typer.Option("--k", help="Examples retrieved per case.")] = 5,
     require_approval: Annotated[bool, typer.Option("--require-approval")] = False,
+    decision: Annotated[
+        str,
+        typer.Option(
+            "--decision",
+            help="llm | blend (binary judges on models with "
+            "probabilities: also weigh the retrieved examples' labels)",
+        ),
+    ] = "llm",
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -79,7 +93,7 @@ def create(
         name=name,
         instructions=str(instructions),
         output=parse_output(output),
-        memory=MemoryConfig(k=k, require_approval=require_approval),
+        memory=MemoryConfig(k=k, require_approval=require_approval, decision=_decision(decision)),
         model=model,
         reflection_model=reflection_model,
         embedder=embedder,
