@@ -133,11 +133,12 @@ def run_demo(
     *,
     progress: Progress | None = None,
     concurrency: int = 1,
+    spec: JudgeSpec = SPEC,
 ) -> DemoResult:
     """Run the whole demo in ``store`` (a fresh judge each time)."""
     with contextlib.suppress(NotFoundError):
-        store.delete_judge(SPEC.name)
-    judge = Judge.create(store, SPEC, **models)
+        store.delete_judge(spec.name)
+    judge = Judge.create(store, spec, **models)
     _, cases, labels = test_cases()
     before, _ = _judge_all(judge, cases, labels, "judging unaligned", progress, concurrency)
     if progress:
