@@ -96,3 +96,20 @@ def test_reports_say_when_a_dataset_has_no_feedback(tmp_path: Path) -> None:
     results = run_curve(config, DATA, tmp_path, _models(FakeLLM()))
     assert results["dataset"]["has_feedback"] is False
     assert "learns from labels only" in markdown(results, "memalign bench …")
+
+
+@needs_data
+def test_a_lost_store_is_rebuilt_on_resume(tmp_path: Path) -> None:
+    import shutil
+
+    config = CurveConfig(
+        dataset="code_review_python", model="fake", shards=(0, 2, 5), seeds=(0,), test_limit=4
+    )
+    first = run_curve(config, DATA, tmp_path, _models(FakeLLM()))
+    shutil.rmtree(tmp_path / "stores")
+    del first["steps"]["0:5"]  # as if interrupted before the last shard, on a fresh checkout
+    (tmp_path / f"{config.run_name}.json").write_text(__import__("json").dumps(first))
+    again = run_curve(config, DATA, tmp_path, _models(FakeLLM()))
+    step = again["steps"]["0:5"]
+    assert step["rebuilt_memory"] is True and step["examples"] == 5
+    assert step["seen_quality"] == 1.0

@@ -66,6 +66,14 @@ def quality(
     return sum(1 for p, t in items if p is not None and p == t) / len(items)
 
 
+def metric_name(output: OutputType) -> str:
+    if isinstance(output, Pairwise):
+        return "pairwise accuracy (a tie counts only when the experts said tie)"
+    if isinstance(output, Scale | FloatScore):
+        return "Lin's concordance correlation coefficient (CCC)"
+    return "exact match"
+
+
 def _with_signal(record: Feedback, signal: Signal) -> Feedback:
     if signal == "label":
         return record.model_copy(update={"feedback": None})
@@ -134,6 +142,7 @@ def run_curve(
         use_examples=config.memory != "semantic",
         decision=config.decision,
     )
+    results["metric"] = metric_name(spec.output)
     test_labels = [r.label for r in test]
     steps_total = len(config.seeds) * len(config.shards)
     done = 0
@@ -149,9 +158,13 @@ def run_curve(
             key = f"{seed}:{shard}"
             step = results["steps"].get(key, {})
             if step.get("status") != "scored":
-                if step.get("status") != "aligned":
-                    batch = [_with_signal(r, config.signal) for r in order[previous:shard]]
-                    report = judge.align(batch) if batch else None
+                # Align on everything seen so far: records already in memory cost nothing, so
+                # the step's cost is the new shard's; and a store lost since the checkpoint
+                # (e.g. a fresh checkout) is rebuilt instead of silently judging without it.
+                batch = [_with_signal(r, config.signal) for r in order[:shard]]
+                report = judge.align(batch) if batch else None
+                fresh = report is not None and report.records_added > 0
+                if step.get("status") != "aligned" or fresh:
                     step = {
                         "seed": seed,
                         "shard": shard,
@@ -159,6 +172,7 @@ def run_curve(
                         "align": report.model_dump(mode="json", exclude={"new_guidelines"})
                         if report
                         else None,
+                        "rebuilt_memory": bool(report and report.records_added > shard - previous),
                     }
                     results["steps"][key] = step
                     _write(path, results)
@@ -188,11 +202,5 @@ def run_curve(
             if progress:
                 progress(f"{dataset.name} seed {seed} shard {shard}", done, steps_total)
         store.close()
-    if isinstance(spec.output, Pairwise):
-        results["metric"] = "pairwise accuracy (a tie counts only when the experts said tie)"
-    elif isinstance(spec.output, Scale | FloatScore):
-        results["metric"] = "Lin's concordance correlation coefficient (CCC)"
-    else:
-        results["metric"] = "exact match"
     _write(path, results)
     return results
