@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,9 +23,9 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError
-from memalign.feedback_io import parse_field_map, read_records
+from memalign.feedback_io import Row, parse_field_map, read_records
 from memalign.judge import Judge
-from memalign.records import AlignmentReport, Case, Verdict
+from memalign.records import AlignmentReport, Verdict
 from memalign.scoring import agreement_report
 
 MapOpt = Annotated[
@@ -83,20 +84,21 @@ def render_report(report: AlignmentReport) -> None:
     )
 
 
-def judge_cases(
+def judge_rows(
     judge: Judge,
-    ids: list[str],
-    cases: list[Case],
+    rows: list[Row],
     concurrency: int,
     label: str,
-    on_verdict: Any = None,
+    on_verdict: Callable[[str, Verdict], None] | None = None,
 ) -> list[Verdict]:
+    """Judge the records of a file with a progress bar; verdicts in file order."""
+    cases = [row.record.case for row in rows]
     with progress() as bar:
         task = bar.add_task(label, total=len(cases))
 
         def done(index: int, verdict: Verdict) -> None:
             if on_verdict is not None:
-                on_verdict(ids[index], verdict)
+                on_verdict(rows[index].record.id, verdict)
             bar.advance(task)
 
         return judge.judge_many(cases, concurrency=concurrency, on_done=done)
@@ -165,14 +167,7 @@ def run(
             handle.flush()
 
     try:
-        verdicts = judge_cases(
-            judge,
-            [r.record.id for r in todo],
-            [r.record.case for r in todo],
-            concurrency,
-            f"judging with {name}",
-            write,
-        )
+        verdicts = judge_rows(judge, todo, concurrency, f"judging with {name}", write)
     finally:
         if handle is not None:
             handle.close()
@@ -214,13 +209,7 @@ def eval(
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_label=True
     )
-    verdicts = judge_cases(
-        judge,
-        [r.record.id for r in rows],
-        [r.record.case for r in rows],
-        concurrency,
-        f"evaluating {name}",
-    )
+    verdicts = judge_rows(judge, rows, concurrency, f"evaluating {name}")
     report = agreement_report(
         judge.spec.output,
         [r.record.label for r in rows],
