@@ -46,8 +46,9 @@ def naive_messages(judge: Judge, case: Case) -> tuple[Message, ...]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    )
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--model", default="1.5b")
     args = parser.parse_args()
@@ -61,11 +62,25 @@ def main() -> None:
         output=Labels(("pass", "fail")),
     )
     provider = LlamaCppProvider(args.model, rationale_tokens=0)
-    judge = Judge.create(open_store(":memory:"), spec, llm=provider, reflection_llm=FakeLLM(),
-                         embedder=MiniLMEmbedder(), use_cache=False)
+    judge = Judge.create(
+        open_store(":memory:"),
+        spec,
+        llm=provider,
+        reflection_llm=FakeLLM(),
+        embedder=MiniLMEmbedder(),
+        use_cache=False,
+    )
     judge.align(
-        [Feedback(id=r["id"], inputs=r["inputs"], outputs=r["outputs"], label=r["label"],
-                  feedback=r["feedback"]) for r in train],
+        [
+            Feedback(
+                id=r["id"],
+                inputs=r["inputs"],
+                outputs=r["outputs"],
+                label=r["label"],
+                feedback=r["feedback"],
+            )
+            for r in train
+        ],
         detect_disagreements=False,
     )
     cases = [Case(inputs=r["inputs"], outputs=r["outputs"]) for r in test]
@@ -89,14 +104,20 @@ def main() -> None:
     prefix_s, prefix_tokens = timed(prefix_layout)
     naive_s, naive_tokens = timed(lambda case: naive_messages(judge, case))
     n_guidelines = len(judge.guidelines())
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-          f"model: {provider.name}, cases: {len(cases)}, guidelines: {n_guidelines}, k=5")
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"model: {provider.name}, cases: {len(cases)}, guidelines: {n_guidelines}, k=5"
+    )
     print(f"{'layout':<16}{'median s/call':>15}{'mean s/call':>13}{'prompt tokens':>15}")
-    for name, s, t in (("prefix-friendly", prefix_s, prefix_tokens),
-                       ("naive", naive_s, naive_tokens)):
+    for name, s, t in (
+        ("prefix-friendly", prefix_s, prefix_tokens),
+        ("naive", naive_s, naive_tokens),
+    ):
         print(f"{name:<16}{statistics.median(s):>15.2f}{statistics.mean(s):>13.2f}{t:>15}")
-    print(f"naive / prefix-friendly median latency: "
-          f"{statistics.median(naive_s) / statistics.median(prefix_s):.2f}x")
+    print(
+        f"naive / prefix-friendly median latency: "
+        f"{statistics.median(naive_s) / statistics.median(prefix_s):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -18,38 +18,87 @@ import random
 from pathlib import Path
 
 ISSUES = [
-    ("I was charged twice for order {order}.", "the duplicate charge has been refunded",
-     "refunds usually reach your account"),
-    ("My parcel for order {order} has not arrived.", "a replacement parcel is on its way",
-     "it should reach you"),
-    ("The blender I bought (order {order}) stopped working.", "a free repair is booked",
-     "the courier will collect it"),
-    ("I cannot log in to my account since the update.", "your password reset link is active",
-     "you can log in again"),
-    ("My discount code was not applied to order {order}.", "the discount has been credited",
-     "you will see the credit"),
-    ("I want to cancel my subscription.", "your subscription is cancelled",
-     "the final invoice will arrive"),
-    ("The jacket from order {order} is the wrong size.", "an exchange has been arranged",
-     "the new size will ship"),
-    ("The app crashes when I open my orders.", "a fix has been released",
-     "the update will install"),
-    ("I was promised a callback that never came.", "a senior agent has your case",
-     "they will call you"),
-    ("My gift card balance shows zero.", "your balance has been restored",
-     "it will show in the app"),
+    (
+        "I was charged twice for order {order}.",
+        "the duplicate charge has been refunded",
+        "refunds usually reach your account",
+    ),
+    (
+        "My parcel for order {order} has not arrived.",
+        "a replacement parcel is on its way",
+        "it should reach you",
+    ),
+    (
+        "The blender I bought (order {order}) stopped working.",
+        "a free repair is booked",
+        "the courier will collect it",
+    ),
+    (
+        "I cannot log in to my account since the update.",
+        "your password reset link is active",
+        "you can log in again",
+    ),
+    (
+        "My discount code was not applied to order {order}.",
+        "the discount has been credited",
+        "you will see the credit",
+    ),
+    (
+        "I want to cancel my subscription.",
+        "your subscription is cancelled",
+        "the final invoice will arrive",
+    ),
+    (
+        "The jacket from order {order} is the wrong size.",
+        "an exchange has been arranged",
+        "the new size will ship",
+    ),
+    (
+        "The app crashes when I open my orders.",
+        "a fix has been released",
+        "the update will install",
+    ),
+    (
+        "I was promised a callback that never came.",
+        "a senior agent has your case",
+        "they will call you",
+    ),
+    (
+        "My gift card balance shows zero.",
+        "your balance has been restored",
+        "it will show in the app",
+    ),
 ]
-APOLOGIES = ["Sorry for the trouble with this.", "We apologise for the inconvenience.",
-             "I'm sorry this happened.", "Apologies for the hassle."]
-OPENERS = ["Thanks for reaching out.", "Thank you for your message.", "Good news on this one.",
-           "Here is an update."]
-RELATIVE = ["within 3 business days", "within 48 hours", "in the next few days",
-            "by the end of next week"]
+APOLOGIES = [
+    "Sorry for the trouble with this.",
+    "We apologise for the inconvenience.",
+    "I'm sorry this happened.",
+    "Apologies for the hassle.",
+]
+OPENERS = [
+    "Thanks for reaching out.",
+    "Thank you for your message.",
+    "Good news on this one.",
+    "Here is an update.",
+]
+RELATIVE = [
+    "within 3 business days",
+    "within 48 hours",
+    "in the next few days",
+    "by the end of next week",
+]
 EXACT = ["on 14 March", "on June 3rd", "by 12/05/2026", "on Friday 9 May"]
-COMPETITORS = ["Unlike ShopRite Express, we", "Faster than QuickCart would, we",
-               "Like DealHub, we", "Unlike ParcelPal, we"]
-CLOSERS = ["Let us know if there is anything else.", "We're here if you need us.",
-           "Reply to this email any time."]
+COMPETITORS = [
+    "Unlike ShopRite Express, we",
+    "Faster than QuickCart would, we",
+    "Like DealHub, we",
+    "Unlike ParcelPal, we",
+]
+CLOSERS = [
+    "Let us know if there is anything else.",
+    "We're here if you need us.",
+    "Reply to this email any time.",
+]
 RULE_FEEDBACK = {
     "apology": [
         "Fail: the reply does not open with an apology. Every reply must start by apologising.",
@@ -83,8 +132,11 @@ def reply(rng: random.Random, issue: tuple[str, str, str], ticket: str, broken: 
     _, fix, when = issue
     parts = [rng.choice(OPENERS) if broken == "apology" else rng.choice(APOLOGIES)]
     ticket_text = "" if broken == "ticket" else f"Regarding ticket {ticket}: "
-    subject = (f"{rng.choice(COMPETITORS)} can confirm that {fix}."
-               if broken == "competitor" else f"We can confirm that {fix}.")
+    subject = (
+        f"{rng.choice(COMPETITORS)} can confirm that {fix}."
+        if broken == "competitor"
+        else f"We can confirm that {fix}."
+    )
     parts.append(ticket_text + subject)
     timing = rng.choice(EXACT) if broken == "no_dates" else rng.choice(RELATIVE)
     parts.append(f"{when.capitalize()} {timing}.")
