@@ -14,21 +14,19 @@ distillation and both runs see identical memory.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
 from pathlib import Path
 
-from memalign import Case, Feedback, Judge, JudgeSpec, Labels, open_store
+from memalign import Case, Judge, open_store
 from memalign.accounting import Meter
+from memalign.bench.datasets import DATASETS
 from memalign.embedders.onnx_minilm import MiniLMEmbedder
 from memalign.providers import CompletionRequest, Message
 from memalign.providers.llamacpp import LlamaCppProvider
 from memalign.rendering import render_case, render_examples, render_guidelines
 from memalign.testing import FakeLLM
-
-TASK = "policy_dev/marketing_email_compliance.jsonl"
 
 
 def naive_messages(judge: Judge, case: Case) -> tuple[Message, ...]:
@@ -53,14 +51,9 @@ def main() -> None:
     parser.add_argument("--model", default="1.5b")
     args = parser.parse_args()
 
-    rows = [json.loads(line) for line in (args.data / TASK).open()]
-    train = [r for r in rows if r["split"] == "train"]
-    test = [r for r in rows if r["split"] == "test"][: args.cases]
-    spec = JudgeSpec(
-        name="email",
-        instructions="Is the marketing email in {{ outputs }} compliant for {{ inputs }}?",
-        output=Labels(("pass", "fail")),
-    )
+    dataset = DATASETS["marketing_email_compliance"]
+    train, test_records = dataset.load(args.data)
+    spec = dataset.spec
     provider = LlamaCppProvider(args.model, rationale_tokens=0)
     judge = Judge.create(
         open_store(":memory:"),
@@ -71,19 +64,10 @@ def main() -> None:
         use_cache=False,
     )
     judge.align(
-        [
-            Feedback(
-                id=r["id"],
-                inputs=r["inputs"],
-                outputs=r["outputs"],
-                label=r["label"],
-                feedback=r["feedback"],
-            )
-            for r in train
-        ],
+        train,
         detect_disagreements=False,
     )
-    cases = [Case(inputs=r["inputs"], outputs=r["outputs"]) for r in test]
+    cases = [r.case for r in test_records[: args.cases]]
     choices = spec.output.choices
 
     def timed(build: object) -> tuple[list[float], int]:
