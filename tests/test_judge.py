@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from memalign import Case, Feedback, FloatScore, Judge, JudgeSpec, Labels, Pairwise, Scale
+from memalign.accounting import Meter
 from memalign.providers import Completion, CompletionRequest
 from memalign.testing import HashEmbedder, ScriptedLLM
 
@@ -186,3 +187,16 @@ def test_judge_many_groups_cases_that_share_examples(
     assert executed in ([True, True, False, False], [False, False, True, True])
     assert sum(v.usage.embedded_texts for v in verdicts) == 4
     assert sum(v.usage.embed_calls for v in verdicts) == 1
+
+
+def test_example_chars_caps_what_each_example_shows(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    long_reply = "Thanks for waiting. " * 50
+    judge = make_judge(spec.with_memory(example_chars=60))
+    judge.align([Feedback(id="r1", inputs="late parcel", outputs=long_reply, label="Pass")])
+    case = Case(inputs="late parcel", outputs="ok")
+    user = judge.working_memory(case, judge.snapshot(), Meter()).messages[1].content
+    example = user.split("Example 1 [r1]:", 1)[1]
+    assert "…[truncated]" in example and example.count("Thanks for waiting.") < 5
+    assert "Expert label: Pass" in example  # the label is never cut

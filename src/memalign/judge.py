@@ -337,6 +337,7 @@ class Judge:
             memory_version=snapshot.version,
             probabilities=probs,
             decision=decision,
+            vote=memory.vote if memory else None,
             usage=meter.snapshot(),
             error=error,
         )

@@ -260,8 +260,13 @@ class MemoryConfig:
     # P(first label), fitted on the feedback seen) or "blend" (that probability combined with a
     # similarity-weighted vote of the retrieved examples, weights fitted on the feedback seen).
     decision: Literal["llm", "blend"] = "llm"
+    # Characters of each retrieved example's case shown to the judge (its label and feedback are
+    # always shown in full). None shows it all; small local models pay ~1 s per 60 tokens.
+    example_chars: int | None = None
 
     def __post_init__(self) -> None:
+        if self.example_chars is not None and self.example_chars < 1:
+            raise SpecError("example_chars must be >= 1")
         if self.k < 0:
             raise SpecError("k must be >= 0")
         if self.guideline_budget < 1:

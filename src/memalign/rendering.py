@@ -87,10 +87,10 @@ def render_guidelines(guidelines: Sequence[Guideline]) -> str:
     return "\n".join(f"[{g.id}] {g.text}" for g in guidelines)
 
 
-def render_examples(examples: Sequence[Example]) -> str:
+def render_examples(examples: Sequence[Example], limit: int | None = None) -> str:
     blocks = []
     for number, example in enumerate(examples, start=1):
-        lines = [f"Example {number} [{example.record_id}]:", example.case_text]
+        lines = [f"Example {number} [{example.record_id}]:", _text(example.case_text, limit)]
         if example.label is not None:
             lines.append(f"Expert label: {example.label}")
         if example.feedback:

@@ -121,7 +121,12 @@ def build_working_memory(
     )
     user = ""
     if examples:
-        user += prompts.render("judge_examples", items=render_examples(examples)) + "\n"
+        user += (
+            prompts.render(
+                "judge_examples", items=render_examples(examples, spec.memory.example_chars)
+            )
+            + "\n"
+        )
     user += prompts.render("judge_case", case=render_case(case, spec))
     messages = (Message("system", system), Message("user", user))
     return WorkingMemory(guidelines, examples, messages, example_vote(spec.output, hits))

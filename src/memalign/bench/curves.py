@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from memalign import __version__
 from memalign.bench.datasets import DATASETS, BenchDataset
+from memalign.bench.decisions import rules_for, values_by_rule
 from memalign.errors import NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import FloatScore, OutputType, Pairwise, Scale, Value
@@ -37,6 +38,10 @@ class CurveConfig:
     shards: tuple[int, ...] = (0, 2, 5, 10, 20, 50)
     seeds: tuple[int, ...] = (0, 1, 2)
     test_limit: int | None = None
+    # Seen quality on at most this many of the records seen (the first ones of the shard order).
+    seen_limit: int | None = None
+    # Characters of each retrieved example shown to the judge (MemoryConfig.example_chars).
+    example_chars: int | None = None
     signal: Signal = "both"
     memory: MemoryMode = "both"
     decision: Literal["llm", "blend"] = "llm"
@@ -47,6 +52,8 @@ class CurveConfig:
     def run_name(self) -> str:
         model = self.model.replace("/", "_").replace(":", "_").replace("#", "_")
         name = f"{self.dataset}__{model}__signal-{self.signal}__memory-{self.memory}"
+        if self.example_chars is not None:
+            name = f"{name}__example-chars-{self.example_chars}"
         return name if self.decision == "llm" else f"{name}__decision-{self.decision}"
 
 
@@ -141,6 +148,7 @@ def run_curve(
         use_guidelines=config.memory != "episodic",
         use_examples=config.memory != "semantic",
         decision=config.decision,
+        example_chars=config.example_chars,
     )
     results["metric"] = metric_name(spec.output)
     test_labels = [r.label for r in test]
@@ -176,10 +184,15 @@ def run_curve(
                     }
                     results["steps"][key] = step
                     _write(path, results)
-                seen = order[:shard]
-                seen_v = judge.judge_many([r.case for r in seen])
-                test_v = judge.judge_many([r.case for r in test])
+                seen = order[:shard][: config.seen_limit]
+                # Values are read from probabilities before any rationale is written, so
+                # skipping the rationale changes no score and saves its tokens.
+                seen_v = judge.judge_many([r.case for r in seen], rationale=False)
+                test_v = judge.judge_many([r.case for r in test], rationale=False)
                 judge_usage = _usage([*seen_v, *test_v])
+                rules = rules_for(judge)
+                seen_by_rule = values_by_rule(rules, seen_v)
+                test_by_rule = values_by_rule(rules, test_v)
                 step.update(
                     status="scored",
                     memory_version=judge.version,
@@ -189,6 +202,18 @@ def run_curve(
                         spec.output, [r.label for r in seen], [v.value for v in seen_v]
                     ),
                     unseen_quality=quality(spec.output, test_labels, [v.value for v in test_v]),
+                    seen_by_rule={
+                        name: quality(spec.output, [r.label for r in seen], values)
+                        for name, values in seen_by_rule.items()
+                    },
+                    unseen_by_rule={
+                        name: quality(spec.output, test_labels, values)
+                        for name, values in test_by_rule.items()
+                    },
+                    decision=next((v.decision for v in test_v if v.decision), None),
+                    test_verdicts=[
+                        {"p": v.probabilities, "vote": v.vote, "value": v.value} for v in test_v
+                    ],
                     errors=sum(1 for v in [*seen_v, *test_v] if not v.ok),
                     judge_usage=judge_usage.model_dump(),
                     judge_calls_per_second=(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from memalign.bench.decisions import RULES
 from memalign.errors import DependencyError
 
 REFERENCE_NOTE = (
@@ -56,6 +57,10 @@ def shard_table(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "align_usd": statistics.median([a["cost_usd"] or 0.0 for a in aligns])
                 if aligns
                 else 0.0,
+                "by_rule": {
+                    rule: _mean_sd([s.get("unseen_by_rule", {}).get(rule) for s in group])[0]
+                    for rule in sorted({r for s in group for r in s.get("unseen_by_rule", {})})
+                },
                 "errors": sum(s["errors"] for s in group),
                 "judge_calls_per_second": statistics.median(
                     [s["judge_calls_per_second"] for s in group if s["judge_calls_per_second"]]
@@ -105,7 +110,25 @@ def markdown(results: dict[str, Any], command: str) -> str:
         REFERENCE_NOTE,
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + _rule_table(results))
+
+
+def _rule_table(results: dict[str, Any]) -> list[str]:
+    rows = shard_table(results)
+    rules = sorted({rule for row in rows for rule in row["by_rule"]}, key=list(RULES).index)
+    if len(rules) < 2:
+        return []
+    lines = [
+        "Unseen quality by decision rule, on the same judge calls (no extra model calls):",
+        "",
+        "| shard | " + " | ".join(rules) + " |",
+        "|---:|" + "---:|" * len(rules),
+    ]
+    for row in rows:
+        cells = [_fmt(row["by_rule"].get(rule)) for rule in rules]
+        lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
+    lines += ["", *(f"- **{rule}**: {RULES[rule]}" for rule in rules), ""]
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -34,6 +34,13 @@ def bench(
     seeds: Annotated[str, typer.Option("--seeds")] = "0,1,2",
     shards: Annotated[str, typer.Option("--shards")] = "0,2,5,10,20,50",
     test_limit: Annotated[int | None, typer.Option("--test-limit", min=1)] = None,
+    seen_limit: Annotated[
+        int | None, typer.Option("--seen-limit", min=1, help="Seen quality on at most N records.")
+    ] = None,
+    example_chars: Annotated[
+        int | None,
+        typer.Option("--example-chars", min=1, help="Show each retrieved example's first N chars."),
+    ] = None,
     signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
     memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
     decision: Annotated[str, typer.Option("--decision", help="llm | blend")] = "llm",
@@ -56,6 +63,8 @@ def bench(
         shards=_ints(shards, "--shards"),
         seeds=_ints(seeds, "--seeds"),
         test_limit=test_limit,
+        seen_limit=seen_limit,
+        example_chars=example_chars,
         signal=cast(Signal, signal),
         memory=cast(MemoryMode, memory),
         decision="blend" if decision == "blend" else "llm",

@@ -1,0 +1,107 @@
+"""Decision rules compared on the same verdicts, at no extra model calls.
+
+Every verdict keeps the model's label probabilities and the vote of the examples it retrieved,
+so one pass of judge calls scores several ways of turning memory into a decision: the pure
+in-context read-out (argmax), the threshold fitted on the feedback, the retrieved examples'
+vote alone (memory as a nearest-neighbour classifier), and the fitted blend of the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from memalign.decision import (
+    Blend,
+    Threshold,
+    blend_evidence,
+    first_label,
+    fit_blend,
+    fit_threshold,
+    normalise,
+    value_from_probs,
+)
+from memalign.judge import Judge
+from memalign.judge_spec import FloatScore, Labels, OutputType, Value
+from memalign.records import Verdict
+
+RULES = {
+    "argmax": "the model's most probable label (pure in-context memory)",
+    "threshold": "P(first label) against a cut fitted on the feedback seen (memalign's default)",
+    "vote": "the similarity-weighted label vote of the k retrieved examples (argmax on a tie)",
+    "blend": "logistic blend of the model's P(first label) and the example vote, fitted on the "
+    "feedback seen",
+}
+
+Rule = Callable[[Verdict], Value | None]
+
+
+def _argmax(output: OutputType) -> Rule:
+    def rule(verdict: Verdict) -> Value | None:
+        if verdict.probabilities is None or isinstance(output, FloatScore):
+            return verdict.value
+        return value_from_probs(output, verdict.probabilities)
+
+    return rule
+
+
+def _threshold(output: OutputType, threshold: Threshold | None) -> Rule:
+    argmax = _argmax(output)
+
+    def rule(verdict: Verdict) -> Value | None:
+        if threshold is None or verdict.probabilities is None:
+            return argmax(verdict)
+        return value_from_probs(output, verdict.probabilities, threshold)
+
+    return rule
+
+
+def _vote(output: Labels) -> Rule:
+    fallback = _argmax(output)
+
+    def rule(verdict: Verdict) -> Value | None:
+        if verdict.vote is None or verdict.vote == 0:
+            return fallback(verdict)
+        return output.labels[0] if verdict.vote > 0 else output.labels[1]
+
+    return rule
+
+
+def _blend(output: Labels, blend: Blend | None, fallback: Rule) -> Rule:
+    def rule(verdict: Verdict) -> Value | None:
+        if blend is None or verdict.probabilities is None:
+            return fallback(verdict)
+        p_llm = normalise(verdict.probabilities, output.choices)[output.labels[0]]
+        p_first = blend.p_first(p_llm, verdict.vote or 0.0)
+        return output.labels[0] if p_first >= 0.5 else output.labels[1]
+
+    return rule
+
+
+def rules_for(judge: Judge) -> dict[str, Rule]:
+    """The rules that apply to this judge's output under its current memory: argmax for every
+    output; threshold, vote and blend for binary labels, fitted on the stored feedback."""
+    output = judge.spec.output
+    rules = {"argmax": _argmax(output)}
+    if first_label(output) is None:
+        return rules
+    assert isinstance(output, Labels)
+    snapshot = judge.snapshot()
+    evidence = [
+        (e.judge_probs, e.label)
+        for e in snapshot.examples
+        if e.judge_probs is not None and e.label is not None
+    ]
+    threshold = snapshot.threshold or fit_threshold(output, evidence)
+    rules["threshold"] = _threshold(output, threshold)
+    rules["vote"] = _vote(output)
+    blend = snapshot.blend or fit_blend(
+        blend_evidence(output, snapshot.examples, snapshot.matrix, judge.spec.memory.k)
+    )
+    rules["blend"] = _blend(output, blend, rules["threshold"])
+    return rules
+
+
+def values_by_rule(
+    rules: dict[str, Rule], verdicts: Sequence[Verdict]
+) -> dict[str, list[Value | None]]:
+    return {name: [rule(v) if v.ok else None for v in verdicts] for name, rule in rules.items()}
