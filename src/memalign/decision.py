@@ -13,6 +13,10 @@ import numpy.typing as npt
 from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
 from memalign.records import Example
 
+# The newest calibrated examples a threshold or blend is fitted on: the freshest evidence of how
+# the judge behaves under its current memory, at a bounded cost whatever the memory's size.
+EVIDENCE_WINDOW = 2000
+
 
 def normalise(probs: Mapping[str, float], choices: tuple[str, ...]) -> dict[str, float]:
     raw = {c: max(0.0, float(probs.get(c, 0.0))) for c in choices}

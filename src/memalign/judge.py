@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from memalign.accounting import Meter
 from memalign.alignment import curate
 from memalign.decision import (
+    EVIDENCE_WINDOW,
     blend_evidence,
     decide,
     fit_blend,
@@ -24,6 +25,7 @@ from memalign.embedders import Embedder
 from memalign.embedding_client import EmbeddingClient
 from memalign.errors import MemalignError, ParseError
 from memalign.judge_spec import JudgeSpec
+from memalign.memory.episodic import EpisodicIndex
 from memalign.model_client import ModelClient
 from memalign.parsing import parse_verdict
 from memalign.providers import Completion, CompletionRequest, LLMProvider, Message
@@ -86,6 +88,7 @@ class Judge:
         self.use_cache = use_cache
         self.fit_decision = fit_decision
         self._snapshot: MemorySnapshot | None = None
+        self._episodic: EpisodicIndex | None = None
         self._lock = threading.Lock()
 
     # -- construction ---------------------------------------------------------------------
@@ -122,11 +125,20 @@ class Judge:
     def version(self) -> int:
         return self.refresh().version
 
+    @property
+    def episodic(self) -> EpisodicIndex:
+        if self._episodic is None:
+            self._episodic = EpisodicIndex(
+                self.store, self.judge_id, self.store.index_path(self.judge_id)
+            )
+        return self._episodic
+
     def snapshot(self) -> MemorySnapshot:
         version = self.version
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
-                examples, matrix = self.store.examples(self.judge_id)
+                self.episodic.sync()
+                examples, matrix = self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW)
                 evidence = [
                     (e.judge_probs, e.label)
                     for e in examples
@@ -140,8 +152,8 @@ class Judge:
                 self._snapshot = MemorySnapshot(
                     version,
                     self.store.guidelines(self.judge_id),
-                    examples,
-                    matrix,
+                    self.episodic,
+                    len(self.episodic),
                     fit_threshold(self.spec.output, evidence) if self.fit_decision else None,
                     blend,
                 )

@@ -11,7 +11,8 @@ from typing import Any
 from memalign import prompts
 from memalign.decision import Blend, Threshold, example_vote
 from memalign.judge_spec import FloatScore, JudgeSpec, Labels, OutputType, Pairwise, Scale
-from memalign.memory import episodic, semantic
+from memalign.memory import semantic
+from memalign.memory.episodic import EpisodicIndex
 from memalign.providers import Message
 from memalign.records import Case, Example, Guideline
 from memalign.rendering import render_case, render_examples, render_guidelines
@@ -24,8 +25,8 @@ class MemorySnapshot:
 
     version: int
     guidelines: list[tuple[Guideline, Vector | None]]
-    examples: list[Example]
-    matrix: Vector
+    episodic: EpisodicIndex | None
+    example_count: int
     threshold: Threshold | None = None
     blend: Blend | None = None
 
@@ -64,7 +65,12 @@ def verdict_schema(output: OutputType) -> dict[str, Any]:
 
 def wants_examples(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
     config = spec.memory
-    return config.use_examples and config.k > 0 and bool(snapshot.examples)
+    return (
+        config.use_examples
+        and config.k > 0
+        and snapshot.episodic is not None
+        and snapshot.example_count > 0
+    )
 
 
 def needs_query(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
@@ -81,16 +87,12 @@ def retrieve(
     cases that retrieve the same examples then share the whole examples block as a
     reusable prompt prefix."""
     config = spec.memory
-    hits = episodic.retrieve(
-        query,
-        snapshot.examples,
-        snapshot.matrix,
-        config.k,
-        prefer_disagreements=config.prefer_disagreements,
-        exclude=exclude,
+    if snapshot.episodic is None:
+        return []
+    hits = snapshot.episodic.retrieve(
+        query, config.k, prefer_disagreements=config.prefer_disagreements, exclude=exclude
     )
-    position = {id(example): i for i, example in enumerate(snapshot.examples)}
-    return sorted(hits, key=lambda hit: position[id(hit[0])])
+    return sorted(hits, key=lambda hit: hit[0].record_id)
 
 
 def build_working_memory(

@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memalign import Feedback, InputError, Judge, JudgeSpec, Labels, open_store
+from memalign.accounting import Meter
+from memalign.rendering import example_key
 from memalign.testing import FakeLLM, HashEmbedder
 
 from ..conftest import feedback_batch
@@ -17,7 +19,10 @@ CANARY = "Zanzibar-canary-7731 replies must mention the purple escalation form"
 
 
 def _store_bytes(path: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    # The store file, its WAL and shared memory, and the vector index saved beside it.
+    return b"".join(
+        p.read_bytes() for p in sorted(path.parent.rglob(path.name + "*")) if p.is_file()
+    )
 
 
 def test_forget_cascades_to_examples_guidelines_and_cache(make_judge: Callable[..., Judge]) -> None:
@@ -85,8 +90,14 @@ def test_canary_is_gone_from_the_store_files_after_forget(tmp_path: Path) -> Non
     )
     judge.judge(inputs=CANARY, outputs="cached verdict mentioning nothing")
     assert CANARY.encode() in _store_bytes(path)
+    secret_vector = judge.embedder.embed(
+        [example_key(judge.store.get_records(judge.judge_id, ["secret"])[0].case, spec)], Meter()
+    )[0]
+    judge.episodic.save()
+    assert secret_vector.tobytes() in _store_bytes(path)  # the index file holds vectors
     judge.forget(["secret"])
     assert CANARY.encode() not in _store_bytes(path)
+    assert secret_vector.tobytes() not in _store_bytes(path)
     assert b"apology" in _store_bytes(path)  # the rest of memory is still there
 
 

@@ -114,7 +114,7 @@ def align(
         row = judge.refresh()
         spec = row.spec
         valid, rejected = validate(records, spec, on_invalid)
-        stored = judge.store.record_hashes(row.judge_id)
+        stored = judge.store.record_hashes(row.judge_id, [r.id for r in valid])
         incoming = [r for r in valid if stored.get(r.id) != r.content_hash()]
         changed = [r.id for r in incoming if r.id in stored]
         report = AlignmentReport(

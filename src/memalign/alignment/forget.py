@@ -92,7 +92,7 @@ def resolve_targets(
     """(record ids to forget, requested ids that are not in memory)."""
     if ids is None and annotator is None and before is None and after is None:
         raise InputError("say what to forget: ids, an annotator or a time range")
-    known = set(store.record_hashes(judge_id))
+    known = set(store.record_hashes(judge_id, None if ids is None else sorted(set(ids))))
     selected = set(known)
     missing: list[str] = []
     if ids is not None:
@@ -121,7 +121,7 @@ def forget(
         targets, missing = resolve_targets(
             judge.store, row.judge_id, ids=ids, annotator=annotator, before=before, after=after
         )
-        examples_removed = sum(1 for e in judge.examples() if e.record_id in set(targets))
+        examples_removed = judge.store.example_count(row.judge_id, targets)
         plan = plan_removal(
             judge.store,
             row.judge_id,
@@ -148,6 +148,8 @@ def forget(
                     },
                 ),
             )
+            # The index saved beside the store holds vectors too: scrub it before compacting.
+            judge.episodic.scrub()
             judge.store.compact()
     return ForgetReport(
         judge=row.spec.name,

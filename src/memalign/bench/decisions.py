@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from memalign.decision import (
+    EVIDENCE_WINDOW,
     Blend,
     Threshold,
     blend_evidence,
@@ -86,16 +87,17 @@ def rules_for(judge: Judge) -> dict[str, Rule]:
         return rules
     assert isinstance(output, Labels)
     snapshot = judge.snapshot()
+    examples, matrix = judge.store.recent_examples(judge.judge_id, EVIDENCE_WINDOW)
     evidence = [
         (e.judge_probs, e.label)
-        for e in snapshot.examples
+        for e in examples
         if e.judge_probs is not None and e.label is not None
     ]
     threshold = snapshot.threshold or fit_threshold(output, evidence)
     rules["threshold"] = _threshold(output, threshold)
     rules["vote"] = _vote(output)
     blend = snapshot.blend or fit_blend(
-        blend_evidence(output, snapshot.examples, snapshot.matrix, judge.spec.memory.k)
+        blend_evidence(output, examples, matrix, judge.spec.memory.k)
     )
     rules["blend"] = _blend(output, blend, rules["threshold"])
     return rules

@@ -73,4 +73,49 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0002_example_keys_and_log",
+        # Examples get a stable integer key (never reused, unchanged by VACUUM) for the vector
+        # index, and every insert, delete or new vector is logged by key in the same
+        # transaction, so an index catches up with the changes since it was saved instead of
+        # being rebuilt. The log holds keys only: nothing of a forgotten record's content.
+        """
+        CREATE TABLE examples_v2 (
+            example_key INTEGER PRIMARY KEY AUTOINCREMENT,
+            judge_id INTEGER NOT NULL,
+            record_id TEXT NOT NULL,
+            example_json TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            UNIQUE (judge_id, record_id),
+            FOREIGN KEY (judge_id, record_id)
+                REFERENCES records(judge_id, record_id) ON DELETE CASCADE
+        );
+        INSERT INTO examples_v2 (judge_id, record_id, example_json, dim, vector)
+            SELECT judge_id, record_id, example_json, dim, vector FROM examples
+            ORDER BY judge_id, record_id;
+        DROP TABLE examples;
+        ALTER TABLE examples_v2 RENAME TO examples;
+        CREATE TABLE example_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            judge_id INTEGER NOT NULL,
+            example_key INTEGER NOT NULL,
+            added INTEGER NOT NULL
+        );
+        CREATE INDEX example_log_by_judge ON example_log (judge_id, seq);
+        CREATE TRIGGER example_added AFTER INSERT ON examples BEGIN
+            INSERT INTO example_log (judge_id, example_key, added)
+            VALUES (new.judge_id, new.example_key, 1);
+        END;
+        CREATE TRIGGER example_removed AFTER DELETE ON examples BEGIN
+            INSERT INTO example_log (judge_id, example_key, added)
+            VALUES (old.judge_id, old.example_key, 0);
+        END;
+        CREATE TRIGGER example_revectored AFTER UPDATE OF vector ON examples
+        WHEN old.vector IS NOT new.vector BEGIN
+            INSERT INTO example_log (judge_id, example_key, added)
+            VALUES (new.judge_id, new.example_key, 1);
+        END;
+        """,
+    ),
 )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from memalign.errors import NotFoundError, SpecError, StoreError
 from memalign.judge_spec import JudgeSpec
@@ -41,6 +42,17 @@ def _blob(vector: Vector) -> tuple[int, bytes]:
 
 def _vector(dim: int, blob: bytes) -> Vector:
     return np.frombuffer(blob, dtype=np.float32, count=dim).copy()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements; a trigger body's semicolons do not end its statement."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 class SQLiteStore:
@@ -100,9 +112,8 @@ class SQLiteStore:
             for name, sql in MIGRATIONS:
                 if name in applied:
                     continue
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(sql):
+                    db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
 
     def applied_migrations(self) -> list[str]:
@@ -147,13 +158,28 @@ class SQLiteStore:
         judge = self.get_judge(name, tenant=tenant)
         with self._transaction() as db:
             db.execute("DELETE FROM judges WHERE judge_id = ?", (judge.judge_id,))
+            db.execute("DELETE FROM example_log WHERE judge_id = ?", (judge.judge_id,))
+        path = self.index_path(judge.judge_id)
+        if path is not None:
+            for leftover in path.parent.glob(path.name + "*"):
+                leftover.unlink(missing_ok=True)
 
     # -- reads ----------------------------------------------------------------------------
 
-    def record_hashes(self, judge_id: int) -> dict[str, str]:
-        rows = self._rows(
-            "SELECT record_id, content_hash FROM records WHERE judge_id = ?", (judge_id,)
-        )
+    def record_hashes(self, judge_id: int, ids: Sequence[str] | None = None) -> dict[str, str]:
+        if ids is None:
+            rows = self._rows(
+                "SELECT record_id, content_hash FROM records WHERE judge_id = ?", (judge_id,)
+            )
+        else:
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                rows += self._rows(
+                    "SELECT record_id, content_hash FROM records WHERE judge_id = ? AND "
+                    f"record_id IN ({','.join('?' * len(chunk))})",
+                    (judge_id, *chunk),
+                )
         return {row["record_id"]: row["content_hash"] for row in rows}
 
     def get_records(self, judge_id: int, ids: Sequence[str] | None = None) -> list[Feedback]:
@@ -212,6 +238,99 @@ class SQLiteStore:
             return examples, np.zeros((0, 0), dtype=np.float32)
         matrix = np.vstack([_vector(row["dim"], row["vector"]) for row in rows])
         return examples, matrix
+
+    def example_count(self, judge_id: int, record_ids: Sequence[str] | None = None) -> int:
+        if record_ids is None:
+            return int(
+                self._rows("SELECT COUNT(*) FROM examples WHERE judge_id = ?", (judge_id,))[0][0]
+            )
+        total = 0
+        for start in range(0, len(record_ids), 500):
+            chunk = list(record_ids[start : start + 500])
+            total += int(
+                self._rows(
+                    "SELECT COUNT(*) FROM examples WHERE judge_id = ? AND "
+                    f"record_id IN ({','.join('?' * len(chunk))})",
+                    (judge_id, *chunk),
+                )[0][0]
+            )
+        return total
+
+    def index_path(self, judge_id: int) -> Path | None:
+        """Where the judge's vector index is saved: beside the store file."""
+        if self.location == ":memory:":
+            return None
+        return Path(self.location + ".vectors") / f"judge-{judge_id}.index"
+
+    def examples_by_key(self, judge_id: int, keys: Sequence[int]) -> dict[int, Example]:
+        out: dict[int, Example] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [int(k) for k in keys[start : start + 500]]
+            rows = self._rows(
+                "SELECT example_key, example_json FROM examples WHERE judge_id = ? AND "
+                f"example_key IN ({','.join('?' * len(chunk))})",
+                (judge_id, *chunk),
+            )
+            out.update({row[0]: Example.model_validate_json(row["example_json"]) for row in rows})
+        return out
+
+    def recent_examples(self, judge_id: int, limit: int) -> tuple[list[Example], Vector]:
+        """The ``limit`` newest examples that carry calibration probabilities, oldest first."""
+        rows = self._rows(
+            "SELECT example_json, dim, vector FROM examples WHERE judge_id = ? AND "
+            "json_extract(example_json, '$.judge_probs') IS NOT NULL "
+            "ORDER BY example_key DESC LIMIT ?",
+            (judge_id, limit),
+        )[::-1]
+        examples = [Example.model_validate_json(row["example_json"]) for row in rows]
+        if not rows:
+            return examples, np.zeros((0, 0), dtype=np.float32)
+        return examples, np.vstack([_vector(row["dim"], row["vector"]) for row in rows])
+
+    def example_vectors(
+        self, judge_id: int, keys: Sequence[int] | None = None
+    ) -> tuple[int, npt.NDArray[np.int64], Vector]:
+        """(log position, keys, vectors): of the given keys that still exist, or of every
+        example, read in one transaction so the position matches what was read."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                seq = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM example_log WHERE judge_id = ?",
+                    (judge_id,),
+                ).fetchone()[0]
+                if keys is None:
+                    rows = self._db.execute(
+                        "SELECT example_key, dim, vector FROM examples WHERE judge_id = ? "
+                        "ORDER BY example_key",
+                        (judge_id,),
+                    ).fetchall()
+                else:
+                    rows = []
+                    for start in range(0, len(keys), 500):
+                        chunk = [int(k) for k in keys[start : start + 500]]
+                        rows += self._db.execute(
+                            "SELECT example_key, dim, vector FROM examples WHERE judge_id = ? "
+                            f"AND example_key IN ({','.join('?' * len(chunk))})",
+                            (judge_id, *chunk),
+                        ).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        found = np.array([row[0] for row in rows], dtype=np.int64)
+        if not rows:
+            return int(seq), found, np.zeros((0, 0), dtype=np.float32)
+        dim = rows[0][1]
+        matrix = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
+        return int(seq), found, matrix.reshape(len(rows), dim).copy()
+
+    def example_log(self, judge_id: int, after: int) -> list[tuple[int, int, bool]]:
+        """(seq, example key, added?) for every example change after log position ``after``."""
+        rows = self._rows(
+            "SELECT seq, example_key, added FROM example_log WHERE judge_id = ? AND seq > ? "
+            "ORDER BY seq",
+            (judge_id, after),
+        )
+        return [(int(r[0]), int(r[1]), bool(r[2])) for r in rows]
 
     def history(self, judge_id: int) -> list[MemoryVersion]:
         rows = self._rows(
@@ -301,8 +420,13 @@ class SQLiteStore:
                 )
             for example, vector in changes.upsert_examples:
                 dim, blob = _blob(vector)
+                # An upsert, not REPLACE: the example keeps its key, and the log sees a new
+                # vector only when the vector really changed.
                 db.execute(
-                    "INSERT OR REPLACE INTO examples VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO examples (judge_id, record_id, example_json, dim, vector) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (judge_id, record_id) DO UPDATE SET "
+                    "example_json = excluded.example_json, dim = excluded.dim, "
+                    "vector = excluded.vector",
                     (judge_id, example.record_id, example.model_dump_json(), dim, blob),
                 )
             self._check_sources(db, judge_id)

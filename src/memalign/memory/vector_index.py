@@ -1,0 +1,194 @@
+"""The vector index behind episodic memory: cosine top-n over example vectors, by integer key.
+
+Small memories are scanned exactly (a matrix-vector product is faster than any graph below a
+few tens of thousands of vectors, and exact). Past ``ANN_THRESHOLD`` vectors the index moves to
+an HNSW graph (``usearch``) with float16 storage: measured on synthetic clustered vectors at
+100k it keeps recall@5 at 0.999 for ~0.2 ms per query, where an exact float32 scan takes
+~5 ms; int8 storage capped recall at ~0.90, so it is not used.
+
+Removing a key must not leave its vector in a saved file (a forgotten record's embedding is
+still derived from it). ``usearch`` keeps a removed vector's bytes until its slot is reused,
+so removal overwrites the slot with zeros first; the forget tests check the saved bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from memalign.errors import DependencyError
+
+Keys = npt.NDArray[np.int64]
+Matrix = npt.NDArray[np.float32]
+
+ANN_THRESHOLD = 20_000
+# HNSW parameters: graph degree, and candidate list sizes while building and searching.
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 64
+
+
+def _usearch() -> Any:
+    try:
+        from usearch.index import Index
+    except ImportError:  # pragma: no cover - a core dependency
+        raise DependencyError("usearch", "pip install usearch") from None
+    return Index
+
+
+def _normalised(vectors: Matrix) -> Matrix:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
+
+
+class VectorIndex:
+    """Keys → unit vectors, searchable by cosine similarity. Not thread-safe: callers lock."""
+
+    def __init__(self, ndim: int, *, ann_threshold: int = ANN_THRESHOLD) -> None:
+        self.ndim = ndim
+        self.ann_threshold = ann_threshold
+        self._keys: Keys = np.zeros(0, dtype=np.int64)
+        self._matrix: Matrix = np.zeros((0, ndim), dtype=np.float32)
+        self._ann: Any = None
+
+    def __len__(self) -> int:
+        return len(self._ann) if self._ann is not None else len(self._keys)
+
+    @property
+    def approximate(self) -> bool:
+        return self._ann is not None
+
+    def __contains__(self, key: int) -> bool:
+        if self._ann is not None:
+            return bool(self._ann.contains(int(key)))
+        return bool(np.any(self._keys == key))
+
+    def add(self, keys: Sequence[int] | Keys, vectors: Matrix) -> None:
+        """Add or replace vectors by key."""
+        keys = np.asarray(keys, dtype=np.int64)
+        if len(keys) == 0:
+            return
+        vectors = _normalised(vectors)
+        if vectors.shape != (len(keys), self.ndim):
+            raise ValueError(f"want {len(keys)} vectors of {self.ndim} dimensions")
+        self.remove(keys)
+        if self._ann is not None:
+            self._ann.add(keys, vectors)
+            return
+        self._keys = np.concatenate([self._keys, keys])
+        self._matrix = np.vstack([self._matrix, vectors])
+        if len(self._keys) >= self.ann_threshold:
+            self._build_ann(self._keys, self._matrix)
+
+    def remove(self, keys: Sequence[int] | Keys) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
+        if len(keys) == 0 or len(self) == 0:
+            return
+        if self._ann is None:
+            keep = ~np.isin(self._keys, keys)
+            self._keys, self._matrix = self._keys[keep], self._matrix[keep]
+            return
+        present = np.array([k for k in keys.tolist() if self._ann.contains(k)], dtype=np.int64)
+        if len(present) == 0:
+            return
+        self._ann.remove(present)
+        # Overwrite the freed slots with zeros, then free them again: the removed vectors'
+        # bytes are gone from memory and from the next save.
+        self._ann.add(present, np.zeros((len(present), self.ndim), dtype=np.float32))
+        self._ann.remove(present)
+
+    def search(self, query: Matrix, count: int) -> list[tuple[int, float]]:
+        """Up to ``count`` (key, cosine similarity) pairs, most similar first."""
+        size = len(self)
+        if count <= 0 or size == 0:
+            return []
+        query = _normalised(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+        count = min(count, size)
+        if self._ann is not None:
+            matches = self._ann.search(query, count)
+            return [
+                (int(k), 1.0 - float(d))
+                for k, d in zip(matches.keys, matches.distances, strict=True)
+            ]
+        scores = self._matrix @ query
+        top = np.argpartition(-scores, count - 1)[:count]
+        ranked = sorted(top.tolist(), key=lambda i: (-float(scores[i]), int(self._keys[i])))
+        return [(int(self._keys[i]), float(scores[i])) for i in ranked]
+
+    def _build_ann(self, keys: Keys, vectors: Matrix) -> None:
+        index = _usearch()(
+            ndim=self.ndim,
+            metric="cos",
+            dtype="f16",
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD,
+            expansion_search=EXPANSION_SEARCH,
+        )
+        index.add(keys, vectors)
+        self._ann = index
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, self.ndim), dtype=np.float32)
+
+    @classmethod
+    def build(
+        cls, keys: Keys, vectors: Matrix, *, ann_threshold: int = ANN_THRESHOLD
+    ) -> VectorIndex:
+        index = cls(vectors.shape[1] if vectors.size else 0, ann_threshold=ann_threshold)
+        if len(keys) >= ann_threshold:
+            index._build_ann(np.asarray(keys, dtype=np.int64), _normalised(vectors))
+        else:
+            index.add(keys, vectors)
+        return index
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write the index and ``meta`` (e.g. the log position it reflects) atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        if self._ann is not None:
+            self._ann.save(str(tmp))
+            kind = "hnsw"
+        else:
+            with tmp.open("wb") as handle:
+                np.savez(handle, keys=self._keys, matrix=self._matrix)
+            kind = "exact"
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+        info = {**meta, "kind": kind, "ndim": self.ndim, "size": len(self)}
+        meta_tmp = path.with_name(path.name + ".json.tmp")
+        meta_tmp.write_text(json.dumps(info))
+        meta_tmp.replace(path.with_name(path.name + ".json"))
+
+    @classmethod
+    def load(
+        cls, path: Path, *, ann_threshold: int = ANN_THRESHOLD
+    ) -> tuple[VectorIndex, dict[str, Any]] | None:
+        """The saved index and its meta, or None when absent, unreadable or inconsistent (the
+        caller rebuilds from the store, which is always the truth)."""
+        meta_path = path.with_name(path.name + ".json")
+        try:
+            meta = json.loads(meta_path.read_text())
+            index = cls(int(meta["ndim"]), ann_threshold=ann_threshold)
+            if meta["kind"] == "hnsw":
+                ann = _usearch()(ndim=index.ndim, metric="cos", dtype="f16")
+                ann.load(str(path))
+                ann.expansion_search = EXPANSION_SEARCH
+                index._ann = ann
+            else:
+                with np.load(path) as data:
+                    index._keys = data["keys"].astype(np.int64)
+                    index._matrix = data["matrix"].astype(np.float32)
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None
+        if len(index) != meta.get("size"):
+            return None
+        return index, meta
