@@ -41,7 +41,8 @@ class ModelClient:
         self.provider = provider
         self.retry = retry or RetryPolicy()
         self.pricing = pricing
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrency))
+        self.max_concurrency = max(1, max_concurrency)
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
         self._sleep = sleep
 
     @property

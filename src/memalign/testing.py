@@ -45,12 +45,13 @@ class ScriptedLLM:
     def complete(self, request: CompletionRequest) -> Completion:
         with self._lock:
             self.requests.append(request)
-            if callable(self._script):
-                answer = self._script(request)
-            elif self._queue:
+            if not callable(self._script):
+                if not self._queue:
+                    raise AssertionError("ScriptedLLM ran out of scripted answers")
                 answer = self._queue.pop(0)
-            else:
-                raise AssertionError("ScriptedLLM ran out of scripted answers")
+        if callable(self._script):
+            # Outside the lock, so a script that sleeps stands in for a concurrent provider.
+            answer = self._script(request)
         if isinstance(answer, Completion):
             return answer
         return Completion(

@@ -86,7 +86,12 @@ def _calibrate(
     """Re-score labelled records under the memory they just built; store the probabilities as
     the evidence the decision threshold is fitted on. Returns the new version, if any."""
     labelled = [r for r in incoming if r.label is not None]
-    scored = _score(judge, labelled, meter)
+    # One record first: a model that returns no probabilities gives nothing to calibrate on,
+    # and the other calls would be spent for nothing.
+    scored = _score(judge, labelled[:1], meter)
+    if not any(v.probabilities for v in scored.values()):
+        return None
+    scored |= _score(judge, labelled[1:], meter)
     updates = [
         (example.model_copy(update={"judge_probs": scored[example.record_id].probabilities}), v)
         for example, v in examples
@@ -238,7 +243,9 @@ def align(
         if spec.memory.calibrate and probs and _binary(spec):
             version = _calibrate(judge, incoming, examples, meter) or version
         if changed:
-            judge.store.compact()
+            # The overwritten content must leave the files too, the saved vector index included.
+            judge.episodic.scrub()
+            judge.store.compact(vacuum=False)
         report.memory_version = version
         report.guidelines_added = len(merged.added)
         report.guidelines_merged = merged.merged

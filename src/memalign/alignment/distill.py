@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from memalign import prompts
@@ -160,9 +161,8 @@ def distill(
     rendered = [(item.record.id, render_item(item, spec)) for item in items]
     existing_text = render_guidelines(existing) or "(none yet)"
     budget = max(500, spec.memory.distill_token_budget - estimate_tokens(existing_text) - 400)
-    candidates: list[Candidate] = []
-    for batch in batches(rendered, budget):
-        allowed = {rid: by_id[rid] for rid, _ in batch}
+
+    def one(batch: list[tuple[str, str]]) -> list[Candidate]:
         proposals = reflect(
             client,
             "distill",
@@ -173,8 +173,15 @@ def distill(
             existing=existing_text,
             items="\n\n".join(text for _, text in batch),
         )
-        candidates += validated(proposals, allowed)
-    return candidates
+        return validated(proposals, {rid: by_id[rid] for rid, _ in batch})
+
+    # Batches see the same existing guidelines and are independent, so they run concurrently
+    # up to the provider's limit; consolidation then merges their proposals in batch order.
+    work = batches(rendered, budget)
+    if len(work) == 1 or client.max_concurrency == 1:
+        return [c for batch in work for c in one(batch)]
+    with ThreadPoolExecutor(max_workers=min(len(work), client.max_concurrency)) as pool:
+        return [c for found in pool.map(one, work) for c in found]
 
 
 def redistill(

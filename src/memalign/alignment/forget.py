@@ -150,7 +150,7 @@ def forget(
             )
             # The index saved beside the store holds vectors too: scrub it before compacting.
             judge.episodic.scrub()
-            judge.store.compact()
+            judge.store.compact(vacuum=False)
     return ForgetReport(
         judge=row.spec.name,
         memory_version=version,

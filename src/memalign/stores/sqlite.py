@@ -352,14 +352,18 @@ class SQLiteStore(ExampleReads):
             if guideline.origin == "distilled":
                 raise StoreError(f"distilled guideline {guideline.id} has no stored source")
 
-    def compact(self) -> None:
-        """Remove freed pages and the WAL so deleted text is gone from the file's bytes."""
+    def compact(self, *, vacuum: bool = True) -> None:
+        """Make deleted content unrecoverable from the files: ``secure_delete`` has zeroed it in
+        the pages, the checkpoint copies those pages home and truncates the WAL that still held
+        the old ones. VACUUM also returns the free pages to the file system; it rewrites the
+        whole file, so a forget at scale skips it."""
         if self.location == ":memory:":
             return
         with self._lock:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if vacuum:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:

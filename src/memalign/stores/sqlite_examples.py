@@ -69,7 +69,8 @@ class ExampleReads:
         for start in range(0, len(keys), CHUNK):
             chunk = [int(k) for k in keys[start : start + CHUNK]]
             rows = self._rows(
-                "SELECT example_key, example_json FROM examples WHERE judge_id = ? AND "
+                # "+judge_id": look keys up by primary key, not by scanning the judge's index.
+                "SELECT example_key, example_json FROM examples WHERE +judge_id = ? AND "
                 f"example_key IN ({','.join('?' * len(chunk))})",
                 (judge_id, *chunk),
             )
@@ -78,11 +79,15 @@ class ExampleReads:
 
     def recent_examples(self, judge_id: int, limit: int) -> tuple[list[Example], Vector]:
         """The ``limit`` newest examples that carry calibration probabilities, oldest first."""
+        # Only the newest 4 × limit examples are looked at, so the cost stays bounded when few
+        # carry probabilities (a model without them) whatever the memory's size.
         rows = self._rows(
-            "SELECT example_json, dim, vector FROM examples WHERE judge_id = ? AND "
-            "json_extract(example_json, '$.judge_probs') IS NOT NULL "
+            "SELECT example_json, dim, vector FROM examples WHERE example_key IN "
+            "(SELECT example_key FROM examples WHERE +judge_id = ? "
+            "ORDER BY example_key DESC LIMIT ?) "
+            "AND json_extract(example_json, '$.judge_probs') IS NOT NULL "
             "ORDER BY example_key DESC LIMIT ?",
-            (judge_id, limit),
+            (judge_id, 4 * limit, limit),
         )[::-1]
         examples = [Example.model_validate_json(row["example_json"]) for row in rows]
         if not rows:
@@ -112,7 +117,7 @@ class ExampleReads:
                     for start in range(0, len(keys), CHUNK):
                         chunk = [int(k) for k in keys[start : start + CHUNK]]
                         rows += self._db.execute(
-                            "SELECT example_key, dim, vector FROM examples WHERE judge_id = ? "
+                            "SELECT example_key, dim, vector FROM examples WHERE +judge_id = ? "
                             f"AND example_key IN ({','.join('?' * len(chunk))})",
                             (judge_id, *chunk),
                         ).fetchall()
