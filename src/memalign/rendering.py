@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,11 +63,23 @@ def case_fields(case: Case, spec: JudgeSpec) -> list[tuple[str, Any]]:
     return fields
 
 
-def render_case(case: Case, spec: JudgeSpec, *, limit: int | None = None) -> str:
+def new_boundary(*texts: str) -> str:
+    """A tag name no one can guess (64 random bits), to delimit untrusted data in one prompt:
+    text being judged cannot close it early and pass as instructions. Checked against the
+    data it will delimit, in case the impossible happens."""
+    while True:
+        boundary = f"data-{secrets.token_hex(8)}"
+        if not any(boundary in text for text in texts):
+            return boundary
+
+
+def render_case(
+    case: Case, spec: JudgeSpec, *, limit: int | None = None, boundary: str = "case"
+) -> str:
     parts = [
         f"<{name}>\n{_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)
     ]
-    return "<case>\n" + "\n".join(parts) + "\n</case>"
+    return f"<{boundary}>\n" + "\n".join(parts) + f"\n</{boundary}>"
 
 
 def example_key(case: Case, spec: JudgeSpec) -> str:
@@ -87,10 +100,15 @@ def render_guidelines(guidelines: Sequence[Guideline]) -> str:
     return "\n".join(f"[{g.id}] {g.text}" for g in guidelines)
 
 
-def render_examples(examples: Sequence[Example], limit: int | None = None) -> str:
+def render_examples(
+    examples: Sequence[Example], limit: int | None = None, boundary: str = "case"
+) -> str:
     blocks = []
     for number, example in enumerate(examples, start=1):
-        lines = [f"Example {number} [{example.record_id}]:", _text(example.case_text, limit)]
+        lines = [
+            f"Example {number} [{example.record_id}]:",
+            f"<{boundary}>\n{_text(example.case_text, limit)}\n</{boundary}>",
+        ]
         if example.label is not None:
             lines.append(f"Expert label: {example.label}")
         if example.feedback:

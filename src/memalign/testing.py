@@ -92,6 +92,8 @@ _ITEM = re.compile(r'<item id="([^"]+)">(.*?)</item>', re.DOTALL)
 _FEEDBACK = re.compile(r"^Expert feedback: (.+)$", re.MULTILINE)
 _LABEL = re.compile(r"^Expert label: (.+)$", re.MULTILINE)
 _EXAMPLE = re.compile(r"^Example \d+ \[[^\]]*\]:$", re.MULTILINE)
+_CASE_MARK = "Case to judge."
+_BOUNDARY = re.compile(r"data-[0-9a-f]{16}")
 _PAIR = re.compile(r"^Pair (\d+):\nOLD: .*\nNEW: (.*)$", re.MULTILINE)
 
 
@@ -142,7 +144,7 @@ class FakeLLM:
         """The expert label of the shown example that shares the most words with the case."""
         words = set(re.findall(r"[a-z0-9]+", case.casefold()))
         best, best_overlap = None, -1.0
-        for block in _EXAMPLE.split(user[: user.rfind("<case>")])[1:]:
+        for block in _EXAMPLE.split(user[: user.rfind(_CASE_MARK)])[1:]:
             label = _LABEL.search(block)
             if not label:
                 continue
@@ -157,7 +159,10 @@ class FakeLLM:
         user = request.messages[-1].content if request.messages else ""
         schema = (request.schema or {}).get("properties", {}).get("value", {})
         choices = [str(c) for c in schema.get("enum", [])]
-        case = user[user.rfind("<case>") :]
+        # The delimited case, its per-call random boundary renamed so the fake stays
+        # deterministic.
+        section = user[user.rfind(_CASE_MARK) :]
+        case = _BOUNDARY.sub("case", section[section.find("\n") + 1 :])
         label = cls._nearest_label(user, case)
         digest = int(hashlib.sha256(case.encode()).hexdigest(), 16)
         value: object

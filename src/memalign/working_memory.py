@@ -15,8 +15,13 @@ from memalign.memory import semantic
 from memalign.memory.episodic import EpisodicIndex
 from memalign.providers import Message
 from memalign.records import Case, Example, Guideline
-from memalign.rendering import render_case, render_examples, render_guidelines
+from memalign.rendering import new_boundary, render_case, render_examples, render_guidelines
 from memalign.stores import Vector
+
+# The case under judgement gets a fresh boundary per call. Retrieved examples (also text that
+# was judged) get one per process: as unguessable, and stable so that cases retrieving the same
+# examples share the examples block as a reusable prompt prefix.
+EXAMPLES_BOUNDARY = new_boundary()
 
 
 @dataclass(frozen=True)
@@ -123,12 +128,11 @@ def build_working_memory(
     )
     user = ""
     if examples:
-        user += (
-            prompts.render(
-                "judge_examples", items=render_examples(examples, spec.memory.example_chars)
-            )
-            + "\n"
-        )
-    user += prompts.render("judge_case", case=render_case(case, spec))
+        items = render_examples(examples, spec.memory.example_chars, EXAMPLES_BOUNDARY)
+        user += prompts.render("judge_examples", items=items, boundary=EXAMPLES_BOUNDARY) + "\n"
+    boundary = new_boundary(user, render_case(case, spec))
+    user += prompts.render(
+        "judge_case", case=render_case(case, spec, boundary=boundary), boundary=boundary
+    )
     messages = (Message("system", system), Message("user", user))
     return WorkingMemory(guidelines, examples, messages, example_vote(spec.output, hits))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -190,7 +191,10 @@ def test_case_text_cannot_become_a_guideline(make_judge: Callable[..., Judge]) -
     assert [g.text for g in judge.guidelines()] == ["Replies must not invent policies."]
     llm_request = next(r for r in llm.requests if r.purpose == "distill")
     prompt = llm_request.messages[0].content
-    assert prompt.index("<case>") < prompt.index(injected) < prompt.index("</case>")
+    boundary = re.search(r"<(data-[0-9a-f]{16})>", prompt)
+    assert boundary, "the case is delimited by a random boundary"
+    tag = boundary.group(1)
+    assert prompt.index(f"<{tag}>\n<inputs>") < prompt.index(injected) < prompt.rindex(f"</{tag}>")
 
 
 def test_bad_records_raise_or_are_rejected(make_judge: Callable[..., Judge]) -> None:
@@ -258,7 +262,7 @@ def test_calibration_rescores_the_batch_under_the_new_memory(
         if request.purpose != "judge":
             return FakeLLM().complete(request)
         user = request.messages[-1].content
-        case = user[user.rfind("<case>") :]
+        case = user[user.rfind("Case to judge.") :]
         aligned = "Guidelines from the domain experts" in request.messages[0].content
         passing = "apolog" in case.lower()
         # Unaligned: always leans Pass. Aligned: still leans Pass, but less on failing cases.

@@ -20,7 +20,7 @@ from memalign.model_client import ModelClient
 from memalign.parsing import parse_guidelines
 from memalign.providers import CompletionRequest, Message, Purpose
 from memalign.records import Feedback, Guideline
-from memalign.rendering import estimate_tokens, render_case, render_guidelines
+from memalign.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
 
 CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
 _WORD = re.compile(r"[a-z0-9']+")
@@ -38,9 +38,12 @@ class Candidate:
     sources: tuple[str, ...]
 
 
-def render_item(item: DistillItem, spec: JudgeSpec) -> str:
+def render_item(item: DistillItem, spec: JudgeSpec, boundary: str = "case") -> str:
     record = item.record
-    lines = [f'<item id="{record.id}">', render_case(record.case, spec, limit=CASE_CHARS)]
+    lines = [
+        f'<item id="{record.id}">',
+        render_case(record.case, spec, limit=CASE_CHARS, boundary=boundary),
+    ]
     if item.judge_value is not None:
         lines.append(f"Judge said: {item.judge_value}")
     if record.label is not None:
@@ -158,11 +161,15 @@ def distill(
     if not items:
         return []
     by_id = {item.record.id: item.record for item in items}
-    rendered = [(item.record.id, render_item(item, spec)) for item in items]
+    items_by_id = {item.record.id: item for item in items}
+    # Rendered once to pack batches; every call re-renders its batch with a fresh boundary of
+    # the same length.
+    rendered = [(item.record.id, render_item(item, spec, new_boundary())) for item in items]
     existing_text = render_guidelines(existing) or "(none yet)"
     budget = max(500, spec.memory.distill_token_budget - estimate_tokens(existing_text) - 400)
 
     def one(batch: list[tuple[str, str]]) -> list[Candidate]:
+        boundary = new_boundary(*(text for _, text in batch))
         proposals = reflect(
             client,
             "distill",
@@ -171,7 +178,8 @@ def distill(
             name=spec.name,
             instructions=spec.rendered_instructions(),
             existing=existing_text,
-            items="\n\n".join(text for _, text in batch),
+            boundary=boundary,
+            items="\n\n".join(render_item(items_by_id[rid], spec, boundary) for rid, _ in batch),
         )
         return validated(proposals, {rid: by_id[rid] for rid, _ in batch})
 
@@ -193,6 +201,7 @@ def redistill(
 ) -> Candidate | None:
     """Rewrite a guideline from the feedback still behind it, or None if it no longer holds."""
     allowed = {record.id: record for record in remaining}
+    boundary = new_boundary(*(render_item(DistillItem(r), spec) for r in remaining))
     proposals = reflect(
         client,
         "redistill",
@@ -200,7 +209,8 @@ def redistill(
         "redistill",
         name=spec.name,
         guideline=guideline.text,
-        items="\n\n".join(render_item(DistillItem(r), spec) for r in remaining),
+        boundary=boundary,
+        items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
     kept = validated(proposals, allowed)
     return kept[0] if kept else None
