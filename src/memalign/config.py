@@ -1,7 +1,8 @@
 """Typed settings from defaults < a TOML file < environment variables, passed explicitly.
 
 File: ``$MEMALIGN_CONFIG`` or ``<user config dir>/memalign/config.toml`` with keys ``model``,
-``reflection_model``, ``embedder``, ``store``, ``reference_price``. Environment: the same names,
+``reflection_model``, ``embedder``, ``store``, ``reference_price``, ``timeout`` (seconds per
+remote call). Environment: the same names,
 upper-cased and prefixed ``MEMALIGN_`` (e.g. ``MEMALIGN_MODEL=openai/gpt-4.1-mini``).
 """
 
@@ -25,6 +26,22 @@ class Settings:
     embedder: str | None = None
     store: str | None = None
     reference_price: str | None = None
+    # Seconds before a remote model call is abandoned (and retried).
+    timeout: str | None = None
+
+    @property
+    def timeout_seconds(self) -> float:
+        if self.timeout is None:
+            return 60.0
+        try:
+            value = float(self.timeout)
+        except ValueError:
+            raise InputError(
+                f"timeout must be a number of seconds, got {self.timeout!r}", field="timeout"
+            ) from None
+        if value <= 0:
+            raise InputError("timeout must be > 0", field="timeout")
+        return value
 
     @classmethod
     def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,13 +1,15 @@
 """Reading feedback and case files (JSONL or CSV) with errors that name file, line and field.
 
 Field names default to ``id, inputs, outputs, expectations, label, feedback, annotator,
-verdict``; ``field_map`` maps those names to a file's own column names. Other fields are
-ignored. A whole file is read and checked before anything uses it.
+verdict, created_at``; ``field_map`` maps those names to a file's own column names. Other
+fields are ignored, except near-misses of those names (``lable``), which are refused. A whole
+file is read and checked before anything uses it.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +23,17 @@ from memalign.judge_spec import JudgeSpec, Pairwise
 from memalign.records import Feedback
 from memalign.rendering import pairwise_responses
 
-FIELDS = ("id", "inputs", "outputs", "expectations", "label", "feedback", "annotator", "verdict")
+FIELDS = (
+    "id",
+    "inputs",
+    "outputs",
+    "expectations",
+    "label",
+    "feedback",
+    "annotator",
+    "verdict",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -41,27 +53,81 @@ def parse_field_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+# A field larger than this is refused: it is almost always a mistake (a whole log pasted into
+# one cell), and it would be copied into every prompt the record is retrieved into.
+MAX_FIELD_CHARS = 10_000_000
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) decoded line by line, so a bad byte is reported where it is."""
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
     with handle:
-        if path.suffix.lower() == ".csv":
-            reader = csv.DictReader(handle)
-            for row in reader:
-                yield reader.line_num, {k: _cell(v) for k, v in row.items() if k is not None}
-            return
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
+        for number, raw in enumerate(handle, start=1):
             try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
-            if not isinstance(value, dict):
-                raise InputError("each line must be a JSON object", file=str(path), line=number)
-            yield number, value
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"not valid UTF-8 (byte {exc.start + 1} of the line)",
+                    file=str(path),
+                    line=number,
+                ) from None
+            yield number, text.removeprefix("\ufeff") if number == 1 else text
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    numbered = numbered_lines(path)
+    current = [0]
+
+    def texts() -> Iterator[str]:
+        for number, text in numbered:
+            current[0] = number
+            yield text
+
+    reader = csv.reader(texts(), strict=True)
+    header: list[str] | None = None
+    try:
+        for cells in reader:
+            if header is None:
+                header = [h.strip() for h in cells]
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise InputError(
+                    f"row has {len(cells)} cells, the header has {len(header)}",
+                    file=str(path),
+                    line=current[0],
+                )
+            yield current[0], {k: _cell(v) for k, v in zip(header, cells, strict=True)}
+    except csv.Error as exc:
+        raise InputError(f"invalid CSV: {exc}", file=str(path), line=current[0]) from None
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if path.suffix.lower() == ".csv":
+        yield from _csv_rows(path)
+        return
+    for number, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
+        except RecursionError:
+            raise InputError(
+                "invalid JSON: nested too deeply", file=str(path), line=number
+            ) from None
+        if not isinstance(value, dict):
+            raise InputError("each line must be a JSON object", file=str(path), line=number)
+        yield number, value
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
 
 
 def _cell(value: str | None) -> Any:
@@ -83,8 +149,12 @@ def read_records(
     *,
     field_map: Mapping[str, str] | None = None,
     require_label: bool = False,
+    require_signal: bool = False,
 ) -> list[Row]:
+    """Every record of the file, checked: ``require_label`` for evaluation, ``require_signal``
+    (a label, feedback or both) for alignment."""
     mapping = {name: (field_map or {}).get(name, name) for name in FIELDS}
+    known = set(mapping.values())
     rows: list[Row] = []
     seen: dict[str, int] = {}
     for line, raw in _raw_rows(path):
@@ -92,8 +162,24 @@ def read_records(
         def fail(message: str, name: str, kind: type[InputError] = InputError) -> InputError:
             return kind(message, file=str(path), line=line, field=mapping.get(name, name))  # noqa: B023
 
+        for column in raw:
+            if column not in known:
+                # A typo of a known field would silently drop that field: say so instead.
+                close = difflib.get_close_matches(str(column), sorted(known), n=1, cutoff=0.75)
+                if close:
+                    raise InputError(
+                        f"unknown field (did you mean {close[0]!r}?)",
+                        file=str(path),
+                        line=line,
+                        field=str(column),
+                    )
         data = {name: raw.get(column) for name, column in mapping.items()}
+        for name, value in data.items():
+            if value is not None and _size(value) > MAX_FIELD_CHARS:
+                raise fail(f"too large ({_size(value):,} > {MAX_FIELD_CHARS:,} characters)", name)
         record_id = data["id"]
+        if isinstance(record_id, bool) or not isinstance(record_id, str | int | type(None)):
+            raise fail("id must be a string or an integer", "id")
         if record_id is None or str(record_id).strip() == "":
             raise fail("missing id", "id")
         record_id = str(record_id).strip()
@@ -110,15 +196,18 @@ def read_records(
                 raise fail(exc.reason, name, LabelError) from None
         if require_label and data["label"] is None:
             raise fail("missing label", "label")
+        for name in ("annotator", "feedback"):
+            if data[name] is not None and not isinstance(data[name], str | int | float):
+                raise fail("must be text", name)
+            if data[name] is not None:
+                data[name] = str(data[name])
+        if require_signal and data["label"] is None and not (data["feedback"] or "").strip():
+            raise fail("needs a label, feedback or both", "label")
         if isinstance(spec.output, Pairwise):
             try:
                 pairwise_responses(data["outputs"])
             except InputError as exc:
                 raise fail(exc.reason, "outputs") from None
-        if data["annotator"] is not None:
-            data["annotator"] = str(data["annotator"])
-        if data["feedback"] is not None:
-            data["feedback"] = str(data["feedback"])
         try:
             record = Feedback.model_validate(data)
         except ValidationError as exc:

@@ -91,6 +91,24 @@ def parse_json_object(text: str) -> dict[str, Any]:
     raise ParseError("no JSON object found in model output", text=text)
 
 
+def _conflicting(text: str, output: OutputType, value: Any) -> bool:
+    """Whether another JSON object in the text carries a different value: a model (or text it
+    was shown) that says two things has said nothing we can use."""
+    if _loads_object(text.strip()) is not None:
+        return False  # the whole text is one object
+    for candidate in _balanced_objects(text):
+        data = _loads_object(candidate.strip()) or _loads_object(_repair(candidate))
+        raw = _pick(data, _VALUE_KEYS) if data is not None else None
+        if raw is None:
+            continue
+        try:
+            if output.coerce(raw) != value:
+                return True
+        except LabelError:
+            return True
+    return False
+
+
 def _pick(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
     lowered = {str(k).lower(): v for k, v in data.items()}
     for key in keys:
@@ -111,9 +129,12 @@ def parse_verdict(text: str, output: OutputType) -> tuple[str | int | float, str
         if raw is None:
             raise ParseError("JSON output has no 'value' field", text=text)
         try:
-            return output.coerce(raw), str(rationale or "").strip()
+            value = output.coerce(raw)
         except LabelError as exc:
             raise ParseError(f"invalid value: {exc.reason}", text=text) from None
+        if _conflicting(text, output, value):
+            raise ParseError("model output holds conflicting verdicts", text=text)
+        return value, str(rationale or "").strip()
     # Plain-text answers: "value: Pass" or a bare label.
     match = re.search(r"(?im)^\s*(?:value|label|score|verdict|answer)\s*[:=]\s*(.+?)\s*$", text)
     bare = match.group(1) if match else text.strip().splitlines()[0] if text.strip() else ""

@@ -24,7 +24,7 @@ def _url(spec: str) -> tuple[str, str]:
     return base, model or "default"
 
 
-def get_provider(spec: str) -> LLMProvider:
+def get_provider(spec: str, *, timeout: float = 60.0) -> LLMProvider:
     if spec == "fake":
         from memalign.testing import FakeLLM
 
@@ -37,7 +37,9 @@ def get_provider(spec: str) -> LLMProvider:
         from memalign.providers.openai_compat import OpenAICompatible
 
         base, model = _url(spec)
-        return OpenAICompatible(model, base_url=base, api_key_env="MEMALIGN_API_KEY")
+        return OpenAICompatible(
+            model, base_url=base, api_key_env="MEMALIGN_API_KEY", timeout=timeout
+        )
     prefix, _, name = spec.partition("/")
     if not name:
         raise SpecError(f"unknown model {spec!r}; see memalign.registry for the forms")
@@ -45,16 +47,16 @@ def get_provider(spec: str) -> LLMProvider:
         from memalign.providers.openai_compat import OpenAICompatible
 
         if prefix == "ollama":
-            return OpenAICompatible(name, base_url="http://localhost:11434/v1")
-        return OpenAICompatible(name, azure=prefix == "azure")
+            return OpenAICompatible(name, base_url="http://localhost:11434/v1", timeout=timeout)
+        return OpenAICompatible(name, azure=prefix == "azure", timeout=timeout)
     if prefix == "anthropic":
         from memalign.providers.anthropic import AnthropicProvider
 
-        return AnthropicProvider(name)
+        return AnthropicProvider(name, timeout=timeout)
     if prefix == "litellm":
         from memalign.providers.litellm import LiteLLMProvider
 
-        return LiteLLMProvider(name)
+        return LiteLLMProvider(name, timeout=timeout)
     raise SpecError(f"unknown model provider {prefix!r} in {spec!r}")
 
 
@@ -97,11 +99,16 @@ def build_models(
     embedder: str | None = None,
     reference_price: str | None = None,
     max_concurrency: int = 4,
+    timeout: float = 60.0,
 ) -> Models:
     """Clients for each role. The reflection role shares the judge's provider unless named, and
     the embedder defaults to ``hash`` for the fake model and ``local`` otherwise."""
-    judge = get_provider(model)
-    reflection = judge if reflection_model in (None, model) else get_provider(reflection_model)
+    judge = get_provider(model, timeout=timeout)
+    reflection = (
+        judge
+        if reflection_model in (None, model)
+        else get_provider(reflection_model, timeout=timeout)
+    )
     reflection_spec = reflection_model or model
     return Models(
         llm=ModelClient(

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from memalign.errors import InputError, SpecError
+from memalign.feedback_io import numbered_lines
 from memalign.judge_spec import JudgeSpec
 from memalign.records import Example, Feedback, Guideline
 from memalign.stores import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore, Vector
@@ -65,8 +66,25 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
     return len(lines)
 
 
+# The keys each kind of line may have: anything else means the file is not what it claims.
+_KEYS = {
+    "judge": {"type", "format", "memory_version", "spec"},
+    "record": {"type", "record"},
+    "guideline": {"type", "guideline", "vector"},
+    "example": {"type", "example", "vector"},
+}
+
+
 def _vector(data: Any) -> Vector | None:
-    return None if data is None else np.asarray(data, dtype=np.float32)
+    if data is None:
+        return None
+    if (
+        not isinstance(data, list)
+        or not data
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in data)
+    ):
+        raise InputError("must be a non-empty list of numbers", field="vector")
+    return np.asarray(data, dtype=np.float32)
 
 
 def import_judge(
@@ -80,45 +98,45 @@ def import_judge(
     written, and the memory lands in one transaction."""
     spec: JudgeSpec | None = None
     changes = ChangeSet(operation="import")
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    with handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                line = json.loads(text)
-                kind = line.get("type") if isinstance(line, dict) else None
-                if number == 1 or spec is None:
-                    if kind != "judge" or line.get("format") != FORMAT:
-                        raise InputError(
-                            f"first line must be a {FORMAT} judge header", field="type"
-                        )
-                    spec = JudgeSpec.from_dict(line["spec"])
-                elif kind == "record":
-                    changes.upsert_records.append(Feedback.model_validate(line["record"]))
-                elif kind == "guideline":
-                    changes.upsert_guidelines.append(
-                        (Guideline.model_validate(line["guideline"]), _vector(line.get("vector")))
-                    )
-                elif kind == "example":
-                    changes.upsert_examples.append(
-                        (Example.model_validate(line["example"]), _vector(line["vector"]))  # type: ignore[arg-type]
-                    )
-                else:
-                    raise InputError(f"unknown line type {kind!r}", field="type")
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"])
-                raise InputError(first["msg"], file=str(path), line=number, field=field) from None
-            except (KeyError, TypeError, SpecError) as exc:
-                raise InputError(f"malformed line: {exc}", file=str(path), line=number) from None
-            except InputError as exc:
-                raise exc.located(file=str(path), line=number) from None
+    for number, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            line = json.loads(text)
+            kind = line.get("type") if isinstance(line, dict) else None
+            unknown = sorted(set(line) - _KEYS[kind]) if kind in _KEYS else []
+            if unknown:
+                raise InputError(f"unknown field in a {kind} line", field=unknown[0])
+            if number == 1 or spec is None:
+                if kind != "judge" or line.get("format") != FORMAT:
+                    raise InputError(f"first line must be a {FORMAT} judge header", field="type")
+                spec = JudgeSpec.from_dict(line["spec"])
+            elif kind == "record":
+                changes.upsert_records.append(Feedback.model_validate(line["record"]))
+            elif kind == "guideline":
+                changes.upsert_guidelines.append(
+                    (Guideline.model_validate(line["guideline"]), _vector(line.get("vector")))
+                )
+            elif kind == "example":
+                changes.upsert_examples.append(
+                    (Example.model_validate(line["example"]), _vector(line["vector"]))  # type: ignore[arg-type]
+                )
+            else:
+                raise InputError(f"unknown line type {kind!r}", field="type")
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
+        except RecursionError:
+            raise InputError(
+                "invalid JSON: nested too deeply", file=str(path), line=number
+            ) from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InputError(first["msg"], file=str(path), line=number, field=field) from None
+        except (KeyError, TypeError, SpecError) as exc:
+            raise InputError(f"malformed line: {exc}", file=str(path), line=number) from None
+        except InputError as exc:
+            raise exc.located(file=str(path), line=number) from None
     if spec is None:
         raise InputError("empty export file", file=str(path))
     if name is not None:

@@ -76,6 +76,7 @@ def open_judge(store: MemoryStore, name: str, model: str | None = None) -> Judge
         reflection_model=reflection,
         embedder=row.spec.embedder or config.embedder or ("hash" if chosen == "fake" else "local"),
         reference_price=config.reference_price,
+        timeout=config.timeout_seconds,
     )
     return Judge(store, row, **models.as_kwargs())
 

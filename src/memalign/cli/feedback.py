@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,7 +120,9 @@ def align(
     """Align a judge on a JSONL or CSV file of expert feedback (all or nothing)."""
     opened = store_for(store)
     judge = open_judge(opened, name, model)
-    rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
+    rows = read_records(
+        file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
+    )
     with err_console.status(f"aligning {name} on {len(rows)} records…"):
         report = judge.align([row.record for row in rows], detect_disagreements=detect)
     emit(report, as_json, lambda: render_report(report))
@@ -137,45 +140,61 @@ def run(
         Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip ids already in --out.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Judge only ids without a good verdict in --out.")
+    ] = False,
     field_map: MapOpt = None,
     model: ModelOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Judge every record of a file; one verdict per line. Exit 1 if any record errored."""
+    """Judge every record of a file; one verdict per line. Exit 1 if any record errored,
+    naming them; ``--resume`` then judges only those (and any not reached)."""
     if resume and out is None:
         raise InputError("--resume needs --out")
     judge = open_judge(store_for(store), name, model)
     rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
     done_ids: set[str] = set()
     if resume and out is not None and out.exists():
+        kept = []
         for number, text in enumerate(out.read_text(encoding="utf-8").splitlines(), start=1):
             try:
-                done_ids.add(str(json.loads(text)["id"]))
+                line = json.loads(text)
+                record_id = str(line["id"])
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise InputError("unreadable verdict line", file=str(out), line=number) from None
+            if line.get("error") is None:
+                done_ids.add(record_id)
+                kept.append(text + "\n")
+        # Records that errored are judged again: their old lines go, atomically, first.
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        tmp.replace(out)
     todo = [row for row in rows if row.record.id not in done_ids]
     handle = out.open("a" if resume else "w", encoding="utf-8") if out is not None else None
     lines: list[dict[str, Any]] = []
+    lock = threading.Lock()  # verdicts arrive from worker threads
 
     def write(record_id: str, verdict: Verdict) -> None:
         line = _verdict_line(record_id, verdict)
-        lines.append(line)
-        if handle is not None:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-            handle.flush()
+        with lock:
+            lines.append(line)
+            if handle is not None:
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                handle.flush()
 
     try:
         verdicts = judge_rows(judge, todo, concurrency, f"judging with {name}", write)
     finally:
         if handle is not None:
             handle.close()
-    errors = sum(1 for v in verdicts if not v.ok)
+    failed = [row.record.id for row, v in zip(todo, verdicts, strict=True) if not v.ok]
+    errors = len(failed)
     summary = {
         "judged": len(verdicts),
         "skipped": len(rows) - len(todo),
         "errors": errors,
+        "failed_ids": failed,
         "out": str(out) if out else None,
     }
     if out is None and not as_json:
@@ -190,7 +209,8 @@ def run(
         ),
     )
     if errors:
-        err_console.print(f"[red]{errors} record(s) errored[/red]")
+        shown = ", ".join(failed[:20]) + (" …" if errors > 20 else "")
+        err_console.print(f"[red]{errors} record(s) errored: {shown}[/red]", highlight=False)
         raise typer.Exit(1)
 
 

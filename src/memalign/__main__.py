@@ -1,0 +1,5 @@
+"""``python -m memalign``: the CLI."""
+
+from memalign.cli import main
+
+main()
