@@ -76,8 +76,7 @@ def test_an_index_newer_than_the_store_is_rebuilt(tmp_path: Path, spec: JudgeSpe
     judge.episodic.save()
     index_file = judge.store.index_path(judge.judge_id)
     assert index_file is not None
-    meta = index_file.with_name(index_file.name + ".json")
-    meta.write_text(meta.read_text().replace('"seq": ', '"seq": 1000'))
+    index_file.write_text(index_file.read_text().replace('"seq": ', '"seq": 1000'))
     fresh = EpisodicIndex(judge.store, judge.judge_id, index_file)
     fresh.sync()
     assert len(fresh) == 10 and fresh.seq < 1000

@@ -14,6 +14,10 @@ def _vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+def _bytes(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in VectorIndex.files(path))
+
+
 def _exact_top(x: np.ndarray, q: np.ndarray, k: int) -> set[int]:
     return set(np.argsort(-(x @ q))[:k].tolist())
 
@@ -52,12 +56,13 @@ def test_removed_keys_are_never_returned_and_leave_no_bytes(tmp_path: Path, thre
     index.save(path, {"seq": 1})
     stored = _normalised(canary[None, :])[0]
     pattern = stored.astype(np.float16).tobytes() if threshold == 50 else stored.tobytes()
-    assert pattern in path.read_bytes()
+    assert pattern in _bytes(path)
     index.remove([7, 8, 9])
     assert 7 not in index and len(index) == 197
     assert all(k not in (7, 8, 9) for k, _ in index.search(canary, 20))
     index.save(path, {"seq": 2})
-    assert pattern not in path.read_bytes()
+    assert pattern not in _bytes(path)
+    assert len(VectorIndex.files(path)) == 2  # the pointer and one data file: the old one went
 
 
 def test_add_replaces_a_key() -> None:
@@ -84,5 +89,21 @@ def test_a_damaged_or_mismatched_file_loads_as_nothing(tmp_path: Path) -> None:
     path = tmp_path / "j.index"
     assert VectorIndex.load(path) is None
     VectorIndex.build(np.arange(10), _vectors(10)).save(path, {"seq": 1})
-    path.write_bytes(b"not an index")
+    data = next(p for p in VectorIndex.files(path) if p.name.endswith(".data"))
+    data.write_bytes(b"not an index")
     assert VectorIndex.load(path) is None
+    path.write_text("{not json")
+    assert VectorIndex.load(path) is None
+
+
+def test_two_savers_never_mix_an_index_with_another_meta(tmp_path: Path) -> None:
+    path = tmp_path / "j.index"
+    small = VectorIndex.build(np.arange(5), _vectors(5))
+    large = VectorIndex.build(np.arange(50), _vectors(50))
+    for i in range(6):
+        (small if i % 2 else large).save(path, {"seq": i})
+        loaded = VectorIndex.load(path)
+        assert loaded is not None
+        index, meta = loaded
+        assert meta["seq"] == i and len(index) == (5 if i % 2 else 50)
+    assert len(VectorIndex.files(path)) == 2

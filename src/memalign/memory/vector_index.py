@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -148,25 +150,33 @@ class VectorIndex:
         return index
 
     # -- persistence ------------------------------------------------------------------------
+    #
+    # ``path`` names a small JSON pointer: the meta (e.g. the log position the index reflects)
+    # and the name of the data file beside it. A save writes a new data file, then swaps the
+    # pointer atomically, then deletes the old data file, so a reader (or a crash) only ever
+    # sees a whole index with the meta that belongs to it, even with two processes saving.
 
     def save(self, path: Path, meta: dict[str, Any]) -> None:
-        """Write the index and ``meta`` (e.g. the log position it reflects) atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        previous = _pointer(path)
+        data = path.with_name(f"{path.name}.{secrets.token_hex(6)}.data")
         if self._ann is not None:
-            self._ann.save(str(tmp))
+            self._ann.save(str(data))
             kind = "hnsw"
         else:
-            with tmp.open("wb") as handle:
+            with data.open("wb") as handle:
                 np.savez(handle, keys=self._keys, matrix=self._matrix)
             kind = "exact"
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
+        info = {**meta, "kind": kind, "ndim": self.ndim, "size": len(self), "data": data.name}
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp.write_text(json.dumps(info))
+        for written in (data, tmp):
+            with written.open("rb+") as handle:
+                os.fsync(handle.fileno())
         tmp.replace(path)
-        info = {**meta, "kind": kind, "ndim": self.ndim, "size": len(self)}
-        meta_tmp = path.with_name(path.name + ".json.tmp")
-        meta_tmp.write_text(json.dumps(info))
-        meta_tmp.replace(path.with_name(path.name + ".json"))
+        if previous and previous.get("data") not in (None, data.name):
+            path.with_name(str(previous["data"])).unlink(missing_ok=True)
+        _remove_stale(path, keep=data.name)
 
     @classmethod
     def load(
@@ -174,21 +184,50 @@ class VectorIndex:
     ) -> tuple[VectorIndex, dict[str, Any]] | None:
         """The saved index and its meta, or None when absent, unreadable or inconsistent (the
         caller rebuilds from the store, which is always the truth)."""
-        meta_path = path.with_name(path.name + ".json")
+        meta = _pointer(path)
+        if meta is None:
+            return None
+        data = path.with_name(str(meta.get("data")))
         try:
-            meta = json.loads(meta_path.read_text())
             index = cls(int(meta["ndim"]), ann_threshold=ann_threshold)
             if meta["kind"] == "hnsw":
                 ann = _usearch()(ndim=index.ndim, metric="cos", dtype="f16")
-                ann.load(str(path))
+                ann.load(str(data))
                 ann.expansion_search = EXPANSION_SEARCH
                 index._ann = ann
             else:
-                with np.load(path) as data:
-                    index._keys = data["keys"].astype(np.int64)
-                    index._matrix = data["matrix"].astype(np.float32)
+                with np.load(data) as arrays:
+                    index._keys = arrays["keys"].astype(np.int64)
+                    index._matrix = arrays["matrix"].astype(np.float32)
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
         if len(index) != meta.get("size"):
             return None
         return index, meta
+
+    @staticmethod
+    def files(path: Path) -> list[Path]:
+        """Every file of the index saved at ``path`` (pointer, data, leftovers)."""
+        return sorted(path.parent.glob(path.name + "*"))
+
+
+def _pointer(path: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _remove_stale(path: Path, keep: str, age: float = 60.0) -> None:
+    """Data and temporary files left by a crash. Young ones may be another process's save in
+    progress, so only files older than ``age`` seconds go."""
+    now = time.time()
+    for leftover in path.parent.glob(path.name + ".*"):
+        if leftover.name == keep:
+            continue
+        try:
+            if now - leftover.stat().st_mtime > age:
+                leftover.unlink()
+        except OSError:
+            pass
