@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, open_store
+from memalign.memory.vector_index import VectorIndex
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
 from memalign.stores import ChangeSet
@@ -170,8 +171,16 @@ def _open_and_judge_here(path: Path) -> None:
     verdict = judge.judge(inputs="a new question", outputs="an answer")
     seconds = time.perf_counter() - start
     assert verdict.ok and len(verdict.example_ids) == 5, verdict
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"open_and_first_verdict_s": seconds, "open_process_rss_mb": rss}))
+    print(json.dumps({"open_and_first_verdict_s": seconds, "open_process_peak_rss_mb": _peak_mb()}))
+
+
+def _peak_mb() -> float:
+    """Peak RSS of this process image (VmHWM): unlike ru_maxrss, not inherited from the parent
+    that forked it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def add_and_delete(judge: Judge, embedder: TimedEmbedder, start_id: int) -> dict[str, float]:
@@ -303,7 +312,7 @@ def main() -> None:
         row["store_file_mb"] = (
             sum(p.stat().st_size for p in args.work.glob(f"scale-{n}.db*") if p.is_file()) / 2**20
         )
-        row["index_file_mb"] = index_file.stat().st_size / 2**20
+        row["index_file_mb"] = sum(p.stat().st_size for p in VectorIndex.files(index_file)) / 2**20
         store.close()
         results["sizes"][str(n)] = row
         for key, value in row.items():
