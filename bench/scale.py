@@ -174,6 +174,16 @@ def _open_and_judge_here(path: Path) -> None:
     print(json.dumps({"open_and_first_verdict_s": seconds, "open_process_peak_rss_mb": _peak_mb()}))
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _peak_mb() -> float:
     """Peak RSS of this process image (VmHWM): unlike ru_maxrss, not inherited from the parent
     that forked it."""
@@ -278,12 +288,18 @@ def main() -> None:
     results: dict[str, Any] = {
         "machine": {
             "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
+            "processor": _cpu_name(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
         },
         "sizes": {},
     }
+    machine = results["machine"]
+    print(
+        f"machine: {machine['processor']}, {machine['cpus']} CPUs, {machine['platform']}, "
+        f"Python {machine['python']}; vectors: SYNTHETIC, {DIM}-d",
+        flush=True,
+    )
     for n in [int(s) for s in args.sizes.split(",")]:
         path = args.work / f"scale-{n}.db"
         for leftover in args.work.glob(f"scale-{n}.db*"):
