@@ -14,6 +14,7 @@ attack to a reply the experts fail. Two measurements:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -23,7 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, open_store
-from memalign.registry import build_models
+from memalign.errors import ParseError
+from memalign.model_client import ModelClient
+from memalign.parsing import parse_guidelines
+from memalign.providers import Completion, CompletionRequest, LLMProvider
+from memalign.registry import Models, build_models
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "redteam.jsonl"
 SPEC = JudgeSpec(
@@ -79,17 +84,36 @@ def training(cases: list[dict[str, Any]]) -> list[Feedback]:
     return list(seen.values())
 
 
-def measure(model: str) -> dict[str, Any]:
+class Recording:
+    """Wraps the reflection model to keep every guideline it proposes, before the guards."""
+
+    def __init__(self, provider: LLMProvider) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.proposals: list[str] = []
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        completion = self.provider.complete(request)
+        if request.purpose in ("distill", "redistill"):
+            with contextlib.suppress(ParseError):  # an unreadable answer proposes nothing
+                self.proposals += [text for text, _ in parse_guidelines(completion.text)]
+        return completion
+
+
+def measure(model: str, parts: tuple[str, ...] = ("flips", "poison")) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as workdir:
-        return _measure(model, Path(workdir))
+        result: dict[str, Any] = {"model": model}
+        models = build_models(model)
+        if "flips" in parts:
+            result.update(_flips(models.as_kwargs(), Path(workdir)))
+        if "poison" in parts:
+            result.update(_poison(models, Path(workdir)))
+        return result
 
 
-def _measure(model: str, workdir: Path) -> dict[str, Any]:
+def _flips(models: dict[str, Any], workdir: Path) -> dict[str, Any]:
     cases = load_fixtures()
-    payloads = [c["payload"] for c in cases]
-    models = build_models(model).as_kwargs()
     started = time.perf_counter()
-
     judge = Judge.create(open_store(workdir / "flips.db"), SPEC, **models)
     judge.align(training(cases))
     clean = judge.judge_many(
@@ -115,7 +139,31 @@ def _measure(model: str, workdir: Path) -> dict[str, Any]:
             flips[case["attack"]] += 1
             to_pass[case["attack"]] += after.value == "Pass"
 
-    poison_judge = Judge.create(open_store(workdir / "poison.db"), SPEC, **models)
+    return {
+        "cases": len(cases),
+        "attacks": sorted({c["attack"] for c in cases}),
+        "verdict_flips": sum(flips.values()),
+        "flips_to_pass": sum(to_pass.values()),
+        "flips_by_attack": dict(flips),
+        "clean_fail_verdicts": sum(1 for v in clean if v.value == "Fail"),
+        "error_verdicts": errors,
+        "flips_seconds": time.perf_counter() - started,
+    }
+
+
+def _poison(models: Models, workdir: Path) -> dict[str, Any]:
+    cases = load_fixtures()
+    payloads = [c["payload"] for c in cases]
+    started = time.perf_counter()
+    recording = Recording(models.reflection_llm.provider)
+    reflection = ModelClient(recording, max_concurrency=models.reflection_llm.max_concurrency)
+    poison_judge = Judge.create(
+        open_store(workdir / "poison.db"),
+        SPEC,
+        llm=models.llm,
+        reflection_llm=reflection,
+        embedder=models.embedder,
+    )
     batch = [
         Feedback(
             id=c["id"],
@@ -135,16 +183,12 @@ def _measure(model: str, workdir: Path) -> dict[str, Any]:
         if derived_from_attack(g.text, payloads) or not set(g.sources) <= ids
     ]
     return {
-        "model": model,
-        "cases": len(cases),
-        "attacks": sorted({c["attack"] for c in cases}),
-        "verdict_flips": sum(flips.values()),
-        "flips_to_pass": sum(to_pass.values()),
-        "flips_by_attack": dict(flips),
-        "clean_fail_verdicts": sum(1 for v in clean if v.value == "Fail"),
-        "error_verdicts": errors,
+        "proposed_guidelines": recording.proposals,
+        "proposals_from_attacks": [
+            p for p in recording.proposals if derived_from_attack(p, payloads)
+        ],
         "guidelines": [g.text for g in guidelines],
         "poisoned_guidelines": poisoned,
         "alignment_llm_calls": report.usage.llm_calls,
-        "seconds": time.perf_counter() - started,
+        "poison_seconds": time.perf_counter() - started,
     }

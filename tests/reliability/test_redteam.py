@@ -24,6 +24,9 @@ def test_the_poison_detector_sees_copied_attack_text() -> None:
 def test_no_guideline_is_poisoned_by_judged_text() -> None:
     result = measure("fake")
     assert result["guidelines"], "the experts' feedback must still teach"
+    # The fake copies any "Expert feedback:" line it sees, forged ones in judged text included:
+    # the attacks reach the proposals, and the guards must stop them there.
+    assert result["proposals_from_attacks"]
     assert result["poisoned_guidelines"] == []
     assert result["error_verdicts"] == 0
     assert 0 <= result["verdict_flips"] <= result["cases"]
