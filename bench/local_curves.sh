@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# Learning curves on the local 1.5B model for every dataset the published comparison needs, one
-# after another, each checkpointed after every shard (re-running resumes). A reduced protocol that
-# fits a 2-core CPU: one seed, shards 0/10/50, 100 test records, seen quality on <= 20 records,
-# retrieved examples shown up to 600 characters. Wall times are appended to $OUT/wall_times.tsv.
+# Learning curves on the local models for the published comparison, one run after another, each
+# checkpointed after every shard (re-running resumes; a lost store is rebuilt by re-aligning).
+# A reduced protocol that fits a 2-core CPU: one seed, shards 0/10/50, 100 test records, seen
+# quality on <= 20 records, retrieved examples shown up to 600 characters; every decision rule
+# is scored on the same judge calls. Wall times are appended to $OUT/wall_times.tsv.
+#
+#   bench/local_curves.sh                      # the default condition on every dataset
+#   MODE=ablations bench/local_curves.sh       # memory and signal ablations, 0.5B vs 1.5B
 set -euo pipefail
 DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-docs/benchmarks/local-1.5b}
 MODEL=${MODEL:-local}
+MODE=${MODE:-curves}
 DATASETS=${*:-code_review_python financebench marketing_email_compliance autoj travel_agent_reply pairwise_summary_preference}
 mkdir -p "$OUT"
-for dataset in $DATASETS; do
+
+run() {  # dataset model extra-args...
+  local dataset=$1 model=$2 start tag
+  shift 2
   start=$(date +%s)
-  .venv/bin/memalign bench "$dataset" --data "$DATA" --out "$OUT" --model "$MODEL" --seeds 0 \
-    --shards 0,10,50 --test-limit 100 --seen-limit 20 --example-chars 600 --json \
-    >"$OUT/$dataset.log" 2>&1
-  printf '%s\t%s\t%s\n' "$dataset" "$MODEL" "$(($(date +%s) - start))" >>"$OUT/wall_times.tsv"
+  tag=$(printf '%s' "$model $*" | tr -c 'A-Za-z0-9.:-' '_')
+  .venv/bin/memalign bench "$dataset" --data "$DATA" --out "$OUT" --model "$model" --seeds 0 \
+    --shards 0,10,50 --test-limit 100 --seen-limit 20 --example-chars 600 --json "$@" \
+    >"$OUT/$dataset.$tag.log" 2>&1
+  printf '%s\t%s\t%s\t%s\n' "$dataset" "$model" "$*" "$(($(date +%s) - start))" >>"$OUT/wall_times.tsv"
+}
+
+for dataset in $DATASETS; do
+  if [ "$MODE" = curves ]; then
+    run "$dataset" "$MODEL"
+  else
+    for memory in semantic episodic; do run "$dataset" "$MODEL" --memory "$memory"; done
+    for signal in label feedback; do run "$dataset" "$MODEL" --signal "$signal"; done
+    run "$dataset" local:0.5b
+  fi
 done
