@@ -199,3 +199,21 @@ def decide(
     if threshold is not None:
         return value_from_probs(output, probs, threshold), threshold.describe()
     return value_from_probs(output, probs), "argmax"
+
+
+def fit_rules(
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    k: int,
+    *,
+    blend: bool,
+) -> tuple[Threshold | None, Blend | None]:
+    """The threshold (and, when asked, the blend) fitted on calibrated examples."""
+    evidence = [
+        (e.judge_probs, e.label)
+        for e in examples
+        if e.judge_probs is not None and e.label is not None
+    ]
+    fitted = fit_blend(blend_evidence(output, examples, matrix, k)) if blend else None
+    return fit_threshold(output, evidence), fitted

@@ -77,6 +77,21 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file."""
+    for number, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
+        except RecursionError:
+            raise InputError(
+                "invalid JSON: nested too deeply", file=str(path), line=number
+            ) from None
+
+
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     numbered = numbered_lines(path)
     current = [0]
@@ -110,17 +125,7 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if path.suffix.lower() == ".csv":
         yield from _csv_rows(path)
         return
-    for number, text in numbered_lines(path):
-        if not text.strip():
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
-        except RecursionError:
-            raise InputError(
-                "invalid JSON: nested too deeply", file=str(path), line=number
-            ) from None
+    for number, value in json_lines(path):
         if not isinstance(value, dict):
             raise InputError("each line must be a JSON object", file=str(path), line=number)
         yield number, value

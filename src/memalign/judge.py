@@ -14,10 +14,8 @@ from memalign.accounting import Meter
 from memalign.alignment import curate
 from memalign.decision import (
     EVIDENCE_WINDOW,
-    blend_evidence,
     decide,
-    fit_blend,
-    fit_threshold,
+    fit_rules,
     normalise,
     value_from_probs,
 )
@@ -138,23 +136,20 @@ class Judge:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self.episodic.sync()
-                examples, matrix = self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW)
-                evidence = [
-                    (e.judge_probs, e.label)
-                    for e in examples
-                    if e.judge_probs is not None and e.label is not None
-                ]
-                blend = None
-                if self.fit_decision and self.spec.memory.decision == "blend":
-                    blend = fit_blend(
-                        blend_evidence(self.spec.output, examples, matrix, self.spec.memory.k)
+                threshold, blend = None, None
+                if self.fit_decision:
+                    threshold, blend = fit_rules(
+                        self.spec.output,
+                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW),
+                        self.spec.memory.k,
+                        blend=self.spec.memory.decision == "blend",
                     )
                 self._snapshot = MemorySnapshot(
                     version,
                     self.store.guidelines(self.judge_id),
                     self.episodic,
                     len(self.episodic),
-                    fit_threshold(self.spec.output, evidence) if self.fit_decision else None,
+                    threshold,
                     blend,
                 )
             return self._snapshot

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from memalign.errors import InputError, SpecError
-from memalign.feedback_io import numbered_lines
+from memalign.feedback_io import json_lines
 from memalign.judge_spec import JudgeSpec
 from memalign.records import Example, Feedback, Guideline
 from memalign.stores import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore, Vector
@@ -98,11 +98,8 @@ def import_judge(
     written, and the memory lands in one transaction."""
     spec: JudgeSpec | None = None
     changes = ChangeSet(operation="import")
-    for number, text in numbered_lines(path):
-        if not text.strip():
-            continue
+    for number, line in json_lines(path):
         try:
-            line = json.loads(text)
             kind = line.get("type") if isinstance(line, dict) else None
             unknown = sorted(set(line) - _KEYS[kind]) if kind in _KEYS else []
             if unknown:
@@ -123,12 +120,6 @@ def import_judge(
                 )
             else:
                 raise InputError(f"unknown line type {kind!r}", field="type")
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
-        except RecursionError:
-            raise InputError(
-                "invalid JSON: nested too deeply", file=str(path), line=number
-            ) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])

@@ -55,20 +55,8 @@ def test_faults_are_retried_and_failures_named_then_resumed(
     store, data = setup
     out = tmp_path / "verdicts.jsonl"
     model = f"{fault_server.url}#fault"
-    code, stdout, _ = _cli(
-        "run",
-        "policy",
-        str(data),
-        "--model",
-        model,
-        "--store",
-        str(store),
-        "--out",
-        str(out),
-        "--concurrency",
-        "4",
-        "--json",
-    )
+    run = ["run", "policy", str(data), "--model", model, "--store", str(store), "--out", str(out)]
+    code, stdout, _ = _cli(*run, "--concurrency", "4", "--json")
     summary = json.loads(stdout)
     dead = sorted(f"rec{i:02d}" for i in range(21) if KINDS[i % 7] == "dead")
     assert code == 1 and summary["errors"] == 3
@@ -84,19 +72,7 @@ def test_faults_are_retried_and_failures_named_then_resumed(
 
     fault_server.healed = True
     before = sum(fault_server.attempts.values())
-    code, stdout, _ = _cli(
-        "run",
-        "policy",
-        str(data),
-        "--model",
-        model,
-        "--store",
-        str(store),
-        "--out",
-        str(out),
-        "--resume",
-        "--json",
-    )
+    code, stdout, _ = _cli(*run, "--resume", "--json")
     summary = json.loads(stdout)
     assert code == 0 and summary["judged"] == 3 and summary["skipped"] == 18
     assert sum(fault_server.attempts.values()) - before == 3  # only the failed ones were asked

@@ -14,10 +14,8 @@ from memalign.decision import (
     EVIDENCE_WINDOW,
     Blend,
     Threshold,
-    blend_evidence,
     first_label,
-    fit_blend,
-    fit_threshold,
+    fit_rules,
     normalise,
     value_from_probs,
 )
@@ -87,18 +85,16 @@ def rules_for(judge: Judge) -> dict[str, Rule]:
         return rules
     assert isinstance(output, Labels)
     snapshot = judge.snapshot()
-    examples, matrix = judge.store.recent_examples(judge.judge_id, EVIDENCE_WINDOW)
-    evidence = [
-        (e.judge_probs, e.label)
-        for e in examples
-        if e.judge_probs is not None and e.label is not None
-    ]
-    threshold = snapshot.threshold or fit_threshold(output, evidence)
+    fitted = fit_rules(
+        output,
+        *judge.store.recent_examples(judge.judge_id, EVIDENCE_WINDOW),
+        judge.spec.memory.k,
+        blend=snapshot.blend is None,
+    )
+    threshold = snapshot.threshold or fitted[0]
+    blend = snapshot.blend or fitted[1]
     rules["threshold"] = _threshold(output, threshold)
     rules["vote"] = _vote(output)
-    blend = snapshot.blend or fit_blend(
-        blend_evidence(output, examples, matrix, judge.spec.memory.k)
-    )
     rules["blend"] = _blend(output, blend, rules["threshold"])
     return rules
 
