@@ -27,7 +27,8 @@ def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _text(value: Any, limit: int | None = None) -> str:
+def field_text(value: Any, limit: int | None = None) -> str:
+    """A case field as prompt text: strings as they are, anything else as JSON."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if limit is not None and len(text) > limit:
         return text[:limit] + " …[truncated]"
@@ -77,7 +78,7 @@ def render_case(
     case: Case, spec: JudgeSpec, *, limit: int | None = None, boundary: str = "case"
 ) -> str:
     parts = [
-        f"<{name}>\n{_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)
+        f"<{name}>\n{field_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)
     ]
     return f"<{boundary}>\n" + "\n".join(parts) + f"\n</{boundary}>"
 
@@ -92,7 +93,7 @@ def example_key(case: Case, spec: JudgeSpec) -> str:
             continue
         if name == "expectations":
             continue
-        parts.append(f"{name}: {_text(value, 4000)}")
+        parts.append(f"{name}: {field_text(value, 4000)}")
     return "\n".join(parts) or render_case(case, spec, limit=4000)
 
 
@@ -107,7 +108,7 @@ def render_examples(
     for number, example in enumerate(examples, start=1):
         lines = [
             f"Example {number} [{example.record_id}]:",
-            f"<{boundary}>\n{_text(example.case_text, limit)}\n</{boundary}>",
+            f"<{boundary}>\n{field_text(example.case_text, limit)}\n</{boundary}>",
         ]
         if example.label is not None:
             lines.append(f"Expert label: {example.label}")

@@ -81,6 +81,11 @@ def metric_name(output: OutputType) -> str:
     return "exact match"
 
 
+def shard_order(train: Sequence[Feedback], seed: int, shards: Sequence[int]) -> list[Feedback]:
+    """The order a seed feeds the training records in; shard n is its first n records."""
+    return random.Random(seed).sample(list(train), len(train))[: max(shards)]
+
+
 def _with_signal(record: Feedback, signal: Signal) -> Feedback:
     if signal == "label":
         return record.model_copy(update={"feedback": None})
@@ -155,7 +160,7 @@ def run_curve(
     steps_total = len(config.seeds) * len(config.shards)
     done = 0
     for seed in config.seeds:
-        order = random.Random(seed).sample(train, len(train))[: max(config.shards)]
+        order = shard_order(train, seed, config.shards)
         store = open_store(out_dir / "stores" / f"{config.run_name}__seed{seed}.db")
         try:
             judge = Judge.load(store, spec.name, **models())

@@ -1,0 +1,374 @@
+"""memalign next to DSPy's MIPROv2, GEPA and SIMBA: same seed judge, same shards, same model,
+same test split, same metric code, and one meter for every LLM call.
+
+The model is served over HTTP (the local GGUF by llama-cpp-python's server, or any
+OpenAI-compatible URL) behind :class:`CountingProxy`; each method and phase talks to it under
+its own tag, so calls, tokens and time are counted identically for all of them. memalign aligns
+incrementally, shard after shard, in one store; DSPy has no incremental mode, so each shard is
+optimised from scratch on all records seen so far. Results are checkpointed after every step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import platform
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, cast
+
+from memalign import __version__
+from memalign.bench.curves import metric_name, quality, shard_order
+from memalign.bench.datasets import DATASETS
+from memalign.bench.dspy_judge import (
+    METHODS,
+    Method,
+    OptimiserSettings,
+    case_inputs,
+    compile_program,
+    examples,
+    load_dspy,
+    predicted,
+    program,
+)
+from memalign.bench.llama_server import LlamaServer, model_path
+from memalign.bench.meter import CountingProxy, Tally
+from memalign.embedding_client import EmbeddingClient
+from memalign.errors import InputError, NotFoundError
+from memalign.judge import Judge
+from memalign.judge_spec import JudgeSpec, Value
+from memalign.model_client import ModelClient
+from memalign.pricing import pricing_for
+from memalign.providers.openai_compat import OpenAICompatible
+from memalign.records import Feedback
+from memalign.registry import get_embedder
+from memalign.stores import open_store
+
+ALL_METHODS = ("memalign", *METHODS)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    dataset: str
+    model: str = "local"  # local, local:0.5b, local:/path.gguf or an OpenAI-compatible URL#model
+    methods: tuple[str, ...] = ALL_METHODS
+    shards: tuple[int, ...] = (10, 50)
+    seed: int = 0
+    test_limit: int | None = None
+    # Parallel requests per method; None: the server's slots (1 for the local server).
+    threads: int | None = None
+    reference_price: str = "openai/gpt-4.1-mini"
+
+    def __post_init__(self) -> None:
+        unknown = set(self.methods) - set(ALL_METHODS)
+        if unknown:
+            raise InputError(
+                f"unknown method(s) {sorted(unknown)}; use {ALL_METHODS}", field="--methods"
+            )
+
+    @property
+    def run_name(self) -> str:
+        model = self.model.split("#")[-1] if "://" in self.model else self.model
+        model = model.replace("/", "_").replace(":", "_")
+        return f"{self.dataset}__baselines__{model}__seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    url: str  # the server root; the proxy forwards /t/<tag>/v1/... to <url>/v1/...
+    alias: str
+    threads: int
+    local: bool
+    model_sha256: str | None
+
+
+@contextlib.contextmanager
+def upstream(config: BaselineConfig) -> Iterator[Upstream]:
+    if config.model == "local" or config.model.startswith("local:"):
+        path = model_path(config.model)
+        with LlamaServer(path, alias=path.stem) as server:
+            yield Upstream(server.url, path.stem, LlamaServer.slots, True, _sha256(path))
+        return
+    if not config.model.startswith(("http://", "https://")) or "#" not in config.model:
+        raise InputError(
+            "baselines need a local model or an OpenAI-compatible URL#model "
+            "(e.g. http://127.0.0.1:8080/v1#qwen)",
+            field="--model",
+        )
+    base, _, alias = config.model.partition("#")
+    root = base.removesuffix("/").removesuffix("/v1")
+    yield Upstream(root, alias, config.threads or 4, False, None)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"memalign": __version__, "python": platform.python_version()}
+    for package in ("dspy", "gepa", "litellm", "llama-cpp-python"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def _warm_up(proxy: CountingProxy, alias: str) -> None:
+    """One call before anything is timed: loads the weights into the page cache."""
+    body = json.dumps(
+        {"model": alias, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 2}
+    ).encode()
+    request = urllib.request.Request(
+        proxy.base_url("warmup") + "/chat/completions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=600) as reply:
+        reply.read()
+
+
+class _Runner:
+    def __init__(
+        self,
+        config: BaselineConfig,
+        proxy: CountingProxy,
+        up: Upstream,
+        spec: JudgeSpec,
+        out_dir: Path,
+    ) -> None:
+        self.config = config
+        self.proxy = proxy
+        self.up = up
+        self.spec = spec
+        self.out_dir = out_dir
+        self.threads = up.threads if up.local else (config.threads or up.threads)
+        self.pricing = pricing_for("local", config.reference_price)
+
+    def phase(self, tag: str, seconds: float) -> dict[str, Any]:
+        tally: Tally = self.proxy.tally(tag)
+        return {
+            "tag": tag,
+            "llm_calls": tally.requests,
+            "failed_calls": tally.failed,
+            "prompt_tokens": tally.prompt_tokens,
+            "completion_tokens": tally.completion_tokens,
+            "usd_at_reference_price": self.pricing(
+                self.up.alias, tally.prompt_tokens, tally.completion_tokens
+            ),
+            "wall_seconds": seconds,
+        }
+
+    def _merge(self, *phases: dict[str, Any]) -> dict[str, Any]:
+        total: dict[str, Any] = {"tags": [p["tag"] for p in phases]}
+        for key in ("llm_calls", "failed_calls", "prompt_tokens", "completion_tokens"):
+            total[key] = sum(p[key] for p in phases)
+        total["usd_at_reference_price"] = sum(p["usd_at_reference_price"] or 0 for p in phases)
+        total["wall_seconds"] = max(p["wall_seconds"] for p in phases)
+        return total
+
+    # -- memalign: one store, aligned incrementally ------------------------------------------
+
+    def memalign_judge(self, store: Any, tag: str, embedder: EmbeddingClient) -> Judge:
+        provider = OpenAICompatible(
+            self.up.alias,
+            base_url=self.proxy.base_url(tag),
+            timeout=600.0,
+            structured="json_object_schema" if self.up.local else "json_schema",
+        )
+        client = ModelClient(provider, max_concurrency=self.threads, pricing=self.pricing)
+        models: dict[str, Any] = {"llm": client, "reflection_llm": client, "embedder": embedder}
+        try:
+            return Judge.load(store, self.spec.name, **models)
+        except NotFoundError:
+            return Judge.create(store, self.spec, **models)
+
+    def memalign_step(
+        self, store: Any, embedder: EmbeddingClient, shard: int, seen: list[Feedback],
+        test: list[Feedback],
+    ) -> dict[str, Any]:  # fmt: skip
+        align_tag, test_tag = f"memalign.{shard}.align", f"memalign.{shard}.test"
+        judge = self.memalign_judge(store, align_tag, embedder)
+        started = time.perf_counter()
+        report = judge.align(seen) if seen else None
+        align = self.phase(align_tag, time.perf_counter() - started)
+        if report is not None:
+            align["memalign_meter"] = report.usage.model_dump()
+        judge = self.memalign_judge(store, test_tag, embedder)
+        started = time.perf_counter()
+        verdicts = judge.judge_many([r.case for r in test], rationale=False)
+        scored = self.phase(test_tag, time.perf_counter() - started)
+        values = [v.value for v in verdicts]
+        return {
+            "align": align,
+            "test": scored,
+            "unseen_quality": quality(self.spec.output, [r.label for r in test], values),
+            "invalid_answers": sum(1 for v in values if v is None),
+            "memory": {
+                "guidelines": len(judge.guidelines(include_retired=False)),
+                "examples": len(judge.examples()),
+                "decision": next((v.decision for v in verdicts if v.decision), None),
+            },
+        }
+
+    # -- DSPy: each shard optimised from scratch -------------------------------------------
+
+    def lm(self, tag: str, *, temperature: float, max_tokens: int) -> Any:
+        dspy = load_dspy()
+        return dspy.LM(
+            f"openai/{self.up.alias}",
+            api_base=self.proxy.base_url(tag),
+            api_key="memalign-bench",
+            engine="litellm",  # the default engine sends max_completion_tokens, which
+            cache=False,  # llama.cpp servers ignore
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+
+    def evaluate(self, compiled: Any, test: list[Feedback]) -> list[Value | None]:
+        dspy = load_dspy()
+
+        def one(record: Feedback) -> Value | None:
+            # DSPy's settings are per thread: each worker names the adapter itself.
+            with dspy.context(adapter=dspy.JSONAdapter()):
+                try:
+                    return predicted(self.spec, compiled(**case_inputs(record, self.spec)))
+                except Exception:  # an unparseable answer counts as wrong, as in memalign
+                    return None
+
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            return list(pool.map(one, test))
+
+    def dspy_step(
+        self, method: str, shard: int, seen: list[Feedback], test: list[Feedback]
+    ) -> dict[str, Any]:
+        dspy = load_dspy()
+        fields = list(case_inputs(test[0], self.spec))
+        student = program(self.spec, fields)
+        align_tag, reflect_tag = f"{method}.{shard}.align", f"{method}.{shard}.reflect"
+        task_lm = self.lm(align_tag, temperature=0.0, max_tokens=1024)
+        started = time.perf_counter()
+        settings = None
+        if method == "seed" or not seen:
+            compiled = student
+        else:
+            settings = OptimiserSettings(cast(Method, method), self.threads, self.config.seed)
+            reflection = self.lm(reflect_tag, temperature=1.0, max_tokens=2048)
+            with dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()):
+                compiled = compile_program(
+                    settings, self.spec, student, examples(seen, self.spec), reflection
+                )
+        seconds = time.perf_counter() - started
+        align = self._merge(self.phase(align_tag, seconds), self.phase(reflect_tag, seconds))
+        test_tag = f"{method}.{shard}.test"
+        compiled.set_lm(self.lm(test_tag, temperature=0.0, max_tokens=1024))
+        started = time.perf_counter()
+        values = self.evaluate(compiled, test)
+        scored = self.phase(test_tag, time.perf_counter() - started)
+        return {
+            "align": align,
+            "test": scored,
+            "unseen_quality": quality(self.spec.output, [r.label for r in test], values),
+            "invalid_answers": sum(1 for v in values if v is None),
+            "optimiser": settings.describe(len(seen)) if settings else None,
+            "instructions": [p.signature.instructions for p in compiled.predictors()],
+            "demos": sum(len(p.demos) for p in compiled.predictors()),
+        }
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    tmp.replace(path)
+
+
+def run_baselines(
+    config: BaselineConfig,
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    progress: Progress | None = None,
+    embedder: str = "local",
+) -> dict[str, Any]:
+    dataset = DATASETS[config.dataset]
+    train, test = dataset.load(data_dir)
+    test = test[: config.test_limit] if config.test_limit else test
+    order = shard_order(train, config.seed, config.shards)
+    spec = dataset.spec
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{config.run_name}.json"
+    results: dict[str, Any] = (
+        json.loads(path.read_text())
+        if path.exists()
+        else {
+            "config": asdict(config),
+            "dataset": {
+                "name": dataset.name,
+                "file": dataset.file,
+                "provenance": dataset.provenance,
+                "sha256": dataset.file_sha256(data_dir),
+                "train": len(train),
+                "test_used": len(test),
+            },
+            "metric": metric_name(spec.output),
+            "steps": {},
+        }
+    )
+    shards = sorted(set(config.shards))
+    with upstream(config) as up, CountingProxy(up.url) as proxy:
+        runner = _Runner(config, proxy, up, spec, out_dir)
+        results["environment"] = {
+            **_versions(),
+            "machine": platform.machine(),
+            "model": up.alias,
+            "model_sha256": up.model_sha256,
+            "server": "llama-cpp-python server, 1 slot" if up.local else up.url,
+            "threads_per_method": runner.threads,
+        }
+        _warm_up(proxy, up.alias)
+        if set(config.methods) - {"memalign"}:
+            runner.lm("warmup", temperature=0.0, max_tokens=2)("Say OK.")  # imports LiteLLM
+        planned = [("seed", 0)] if 0 in shards else []
+        for method in config.methods:
+            planned += [(method, shard) for shard in shards if method == "memalign" or shard]
+        store = None
+        embedder_client = EmbeddingClient(get_embedder(embedder))
+        try:
+            for method, shard in planned:
+                key = f"{method}:{shard}"
+                if results["steps"].get(key, {}).get("status") == "done":
+                    continue
+                if progress:
+                    progress(f"{dataset.name}: {method} on {shard} records")
+                seen = order[:shard]
+                if method == "memalign":
+                    if store is None:
+                        store = open_store(out_dir / "stores" / f"{config.run_name}.db")
+                    step = runner.memalign_step(store, embedder_client, shard, seen, test)
+                else:
+                    step = runner.dspy_step(method, shard, seen, test)
+                results["steps"][key] = {"method": method, "shard": shard, "status": "done", **step}
+                _write(path, results)
+        finally:
+            if store is not None:
+                store.close()
+    _write(path, results)
+    return results
+
+
+def steps_by_method(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for step in results["steps"].values():
+        grouped.setdefault(step["method"], []).append(step)
+    return {m: sorted(s, key=lambda x: x["shard"]) for m, s in grouped.items()}
