@@ -362,10 +362,11 @@ class Judge:
         output = self.spec.output
         request = CompletionRequest(
             messages=messages,
-            schema=verdict_schema(output),
+            schema=verdict_schema(output, rationale=rationale),
             choices=output.choices or None,
             purpose="judge",
             rationale=rationale,
+            max_tokens=400 if rationale else 40,
         )
         completion = self.llm.complete(request, meter)
         if completion.choice_probs and output.choices:

@@ -78,7 +78,8 @@ def render_case(
     case: Case, spec: JudgeSpec, *, limit: int | None = None, boundary: str = "case"
 ) -> str:
     parts = [
-        f"<{name}>\n{field_text(value, limit)}\n</{name}>" for name, value in case_fields(case, spec)
+        f"<{name}>\n{field_text(value, limit)}\n</{name}>"
+        for name, value in case_fields(case, spec)
     ]
     return f"<{boundary}>\n" + "\n".join(parts) + f"\n</{boundary}>"
 

@@ -51,7 +51,9 @@ def answer_format(output: OutputType) -> str:
     return output.describe()
 
 
-def verdict_schema(output: OutputType) -> dict[str, Any]:
+def verdict_schema(output: OutputType, *, rationale: bool = True) -> dict[str, Any]:
+    """The verdict's JSON schema; without ``rationale`` a constrained model writes the value at
+    once (scoring passes, where the rationale would only cost tokens)."""
     value: dict[str, Any]
     if isinstance(output, Scale):
         # Enums, not minimum/maximum: some grammar converters ignore numeric bounds.
@@ -60,6 +62,13 @@ def verdict_schema(output: OutputType) -> dict[str, Any]:
         value = {"type": "number"}
     else:
         value = {"type": "string", "enum": list(output.choices)}
+    if not rationale:
+        return {
+            "type": "object",
+            "properties": {"value": value},
+            "required": ["value"],
+            "additionalProperties": False,
+        }
     return {
         "type": "object",
         "properties": {"rationale": {"type": "string", "maxLength": 400}, "value": value},

@@ -104,3 +104,52 @@ def test_every_method_is_counted_at_the_far_end_and_a_rerun_resumes(
     before = judge_server.received
     run_baselines(config, DATA, tmp_path, embedder="hash")
     assert judge_server.received == before + 2  # only the warm-ups: every step was checkpointed
+
+    from memalign.bench.baselines_report import markdown, plot
+
+    report = markdown(results, "memalign baselines code_review_python")
+    assert "| 4 | DSPy MIPROv2 (auto=light) | done |" in report
+    assert f"| {steps['mipro:4']['align']['llm_calls']} |" in report
+    assert "REFERENCE price" in report
+    plot(results, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_data
+def test_an_optimiser_over_its_budget_is_reported_as_a_lower_bound(
+    judge_server: JudgeServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("dspy")
+    from memalign.bench.baselines import BaselineConfig, run_baselines
+
+    config = BaselineConfig(
+        "code_review_python",
+        model=f"{judge_server.url}/v1#fake",
+        methods=("simba",),
+        shards=(4,),
+        test_limit=2,
+        step_budget=1.5,
+    )
+    step = run_baselines(config, DATA, tmp_path, embedder="hash")["steps"]["simba:4"]
+    assert step["status"] == "interrupted"
+    assert step["stopped_by"] == "step budget"
+    assert step["align"]["llm_calls"] > 0
+    assert step["align"]["wall_seconds"] == pytest.approx(1.5, abs=1.0)
+    assert step["unseen_quality"] is None
+
+    before = judge_server.received
+    run_baselines(config, DATA, tmp_path, embedder="hash")  # same budget: not retried
+    assert judge_server.received == before + 2  # the warm-ups only
+
+
+def test_a_closed_tag_is_refused_without_reaching_the_server(judge_server: JudgeServer) -> None:
+    body = {"model": "fake", "messages": [{"role": "user", "content": "hi"}]}
+    with CountingProxy(judge_server.url) as proxy:
+        _post(proxy.base_url("simba.4.align") + "/chat/completions", body)
+        proxy.close_tag("simba.4.align")
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            _post(proxy.base_url("simba.4.align") + "/chat/completions", body)
+        assert caught.value.code == 410
+        _post(proxy.base_url("simba.4.test") + "/chat/completions", body)
+        assert proxy.tally("simba.4.align").requests == 1
+    assert judge_server.received == 2

@@ -229,3 +229,31 @@ def test_bench_runs_a_small_curve_and_refuses_unknown_datasets(cli: Invoke, tmp_
     assert (tmp_path / "b" / "code_review_python__fake__signal-both__memory-both.png").exists()
     unknown = cli("bench", "nope", "--data", str(DATA), "--out", str(tmp_path), store_arg=False)
     assert unknown.exit_code == 2 and "unknown dataset" in unknown.stderr
+
+
+def test_baselines_command_writes_results_report_and_plot(cli: Invoke, tmp_path: Path) -> None:
+    from ..bench.judge_server import serve
+    from ..bench.test_curves import DATA
+
+    if not DATA.is_dir():
+        import pytest
+
+        pytest.skip(f"benchmark data not at {DATA}")
+    out = tmp_path / "baselines"
+    with serve() as server:
+        args = ["baselines", "code_review_python", "--data", str(DATA), "--out", str(out)]
+        result = cli(
+            *args,
+            *("--model", f"{server.url}/v1#fake", "--methods", "memalign"),
+            *("--shards", "0,2", "--test-limit", "3", "--json"),
+            store_arg=False,
+        )
+        assert result.exit_code == 0, result.output
+        assert set(_json(result.output)["steps"]) == {"memalign:0", "memalign:2"}
+        name = "code_review_python__baselines__fake__seed0"
+        assert (out / f"{name}.png").exists()
+        assert "| 2 | memalign | done |" in (out / f"{name}.md").read_text()
+        bad = cli(*args, "--methods", "memalign,copro", store_arg=False)
+        assert bad.exit_code == 2 and "copro" in bad.stderr
+        local_only = cli(*args, "--model", "openai/gpt-4.1-mini", store_arg=False)
+        assert local_only.exit_code == 2 and "URL#model" in local_only.stderr

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import platform
+import signal
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from memalign.bench.dspy_judge import (
     case_inputs,
     compile_program,
     examples,
+    lenient,
     load_dspy,
     predicted,
     program,
@@ -65,6 +67,9 @@ class BaselineConfig:
     # Parallel requests per method; None: the server's slots (1 for the local server).
     threads: int | None = None
     reference_price: str = "openai/gpt-4.1-mini"
+    # Seconds a DSPy optimiser may run before it is stopped and reported as interrupted, with
+    # what it had spent so far (a lower bound); None: no limit.
+    step_budget: float | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.methods) - set(ALL_METHODS)
@@ -236,16 +241,22 @@ class _Runner:
             max_tokens=max_tokens,
         )
 
-    def evaluate(self, compiled: Any, test: list[Feedback]) -> list[Value | None]:
+    def evaluate(self, compiled: Any, test: list[Feedback]) -> list[tuple[Value | None, bool]]:
+        """Each test record's value, and whether it was read leniently (see ``lenient``)."""
         dspy = load_dspy()
 
-        def one(record: Feedback) -> Value | None:
+        from dspy.utils.exceptions import AdapterParseError
+
+        def one(record: Feedback) -> tuple[Value | None, bool]:
             # DSPy's settings are per thread: each worker names the adapter itself.
             with dspy.context(adapter=dspy.JSONAdapter()):
                 try:
-                    return predicted(self.spec, compiled(**case_inputs(record, self.spec)))
-                except Exception:  # an unparseable answer counts as wrong, as in memalign
-                    return None
+                    answer = compiled(**case_inputs(record, self.spec))
+                    return predicted(self.spec, answer), False
+                except AdapterParseError as exc:
+                    return lenient(self.spec, str(exc.lm_response)), True
+                except Exception:  # no answer at all counts as wrong, as in memalign
+                    return None, False
 
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             return list(pool.map(one, test))
@@ -265,26 +276,98 @@ class _Runner:
         else:
             settings = OptimiserSettings(cast(Method, method), self.threads, self.config.seed)
             reflection = self.lm(reflect_tag, temperature=1.0, max_tokens=2048)
-            with dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()):
-                compiled = compile_program(
-                    settings, self.spec, student, examples(seen, self.spec), reflection
+            try:
+                with (
+                    _budget(self.config.step_budget),
+                    dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()),
+                ):
+                    compiled = compile_program(
+                        settings, self.spec, student, examples(seen, self.spec), reflection
+                    )
+            except (KeyboardInterrupt, BudgetExceeded) as stop:
+                seconds = time.perf_counter() - started
+                self.proxy.close_tag(align_tag)
+                self.proxy.close_tag(reflect_tag)
+                align = self._merge(
+                    self.phase(align_tag, seconds), self.phase(reflect_tag, seconds)
                 )
+                raise StepInterrupted(
+                    {
+                        "align": align,
+                        "test": None,
+                        "unseen_quality": None,
+                        "invalid_answers": None,
+                        "optimiser": settings.describe(len(seen)),
+                        "step_budget": self.config.step_budget,
+                        "stopped_by": "step budget"
+                        if isinstance(stop, BudgetExceeded)
+                        else "interrupt",
+                    },
+                    fatal=isinstance(stop, KeyboardInterrupt),
+                ) from None
         seconds = time.perf_counter() - started
         align = self._merge(self.phase(align_tag, seconds), self.phase(reflect_tag, seconds))
         test_tag = f"{method}.{shard}.test"
         compiled.set_lm(self.lm(test_tag, temperature=0.0, max_tokens=1024))
         started = time.perf_counter()
-        values = self.evaluate(compiled, test)
+        answers = self.evaluate(compiled, test)
+        values = [value for value, _ in answers]
         scored = self.phase(test_tag, time.perf_counter() - started)
         return {
             "align": align,
             "test": scored,
             "unseen_quality": quality(self.spec.output, [r.label for r in test], values),
             "invalid_answers": sum(1 for v in values if v is None),
+            "read_leniently": sum(1 for v, loose in answers if loose and v is not None),
             "optimiser": settings.describe(len(seen)) if settings else None,
             "instructions": [p.signature.instructions for p in compiled.predictors()],
             "demos": sum(len(p.demos) for p in compiled.predictors()),
         }
+
+
+class BudgetExceeded(Exception):
+    """A DSPy optimiser ran past ``BaselineConfig.step_budget``."""
+
+
+class StepInterrupted(Exception):
+    """An optimiser stopped before it finished; ``partial`` holds what it had spent."""
+
+    def __init__(self, partial: dict[str, Any], *, fatal: bool) -> None:
+        super().__init__("step interrupted")
+        self.partial = partial
+        self.fatal = fatal
+
+
+@contextlib.contextmanager
+def _budget(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`BudgetExceeded` in this (main) thread after ``seconds``."""
+    if not seconds:
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise BudgetExceeded(f"over the step budget of {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _finished(step: dict[str, Any], budget: float | None) -> bool:
+    """Done, or stopped by a step budget no larger than this run's (it would stop again)."""
+    if step.get("status") == "done":
+        return True
+    spent = step.get("step_budget")
+    return (
+        step.get("stopped_by") == "step budget"
+        and budget is not None
+        and spent is not None
+        and budget <= spent
+    )
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -336,10 +419,11 @@ def run_baselines(
             "server": "llama-cpp-python server, 1 slot" if up.local else up.url,
             "threads_per_method": runner.threads,
         }
+        uses_dspy = bool(set(config.methods) - {"memalign"})
+        planned = [("seed", 0)] if 0 in shards and uses_dspy else []
         _warm_up(proxy, up.alias)
-        if set(config.methods) - {"memalign"}:
+        if uses_dspy:
             runner.lm("warmup", temperature=0.0, max_tokens=2)("Say OK.")  # imports LiteLLM
-        planned = [("seed", 0)] if 0 in shards else []
         for method in config.methods:
             planned += [(method, shard) for shard in shards if method == "memalign" or shard]
         store = None
@@ -347,7 +431,7 @@ def run_baselines(
         try:
             for method, shard in planned:
                 key = f"{method}:{shard}"
-                if results["steps"].get(key, {}).get("status") == "done":
+                if _finished(results["steps"].get(key, {}), config.step_budget):
                     continue
                 if progress:
                     progress(f"{dataset.name}: {method} on {shard} records")
@@ -357,7 +441,17 @@ def run_baselines(
                         store = open_store(out_dir / "stores" / f"{config.run_name}.db")
                     step = runner.memalign_step(store, embedder_client, shard, seen, test)
                 else:
-                    step = runner.dspy_step(method, shard, seen, test)
+                    try:
+                        step = runner.dspy_step(method, shard, seen, test)
+                    except StepInterrupted as stopped:
+                        results["steps"][key] = {
+                            "method": method, "shard": shard, "status": "interrupted",
+                            **stopped.partial,
+                        }  # fmt: skip
+                        _write(path, results)
+                        if stopped.fatal:
+                            raise KeyboardInterrupt from None
+                        continue
                 results["steps"][key] = {"method": method, "shard": shard, "status": "done", **step}
                 _write(path, results)
         finally:

@@ -10,6 +10,7 @@ sides learn from the same signal.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -80,6 +81,27 @@ def predicted(spec: JudgeSpec, prediction: Any) -> Value | None:
     try:
         return spec.output.coerce(getattr(prediction, OUTPUT_FIELD))
     except Exception:  # a missing field, a wrong type, a value outside the labels
+        return None
+
+
+_VERDICT_TEXT = re.compile('"' + OUTPUT_FIELD + r'"\s*:\s*"?\s*([^"#,}\n]+)')
+
+
+def lenient(spec: JudgeSpec, raw: str) -> Value | None:
+    """The first word of the verdict field in an answer DSPy's adapter rejected.
+
+    Small models often copy the adapter's format note into the value
+    (``"pass        # note: ..."``); memalign's own parser reads such an answer, so the
+    baselines' test answers are read with the same leniency. Only the test split is read this
+    way; the optimisers see DSPy's own parsing.
+    """
+    found = _VERDICT_TEXT.search(raw)
+    if not found:
+        return None
+    words = found.group(1).split()
+    try:
+        return spec.output.coerce(words[0]) if words else None
+    except Exception:
         return None
 
 

@@ -59,6 +59,7 @@ class CountingProxy:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._tallies: dict[str, Tally] = {}
+        self._closed: set[str] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -80,6 +81,16 @@ class CountingProxy:
     def tallies(self) -> dict[str, Tally]:
         with self._lock:
             return {tag: Tally(**vars(t)) for tag, t in self._tallies.items()}
+
+    def close_tag(self, tag: str) -> None:
+        """Refuse the tag's later requests (410, not forwarded, not counted): an optimiser
+        stopped mid-run leaves worker threads that would otherwise keep calling the model."""
+        with self._lock:
+            self._closed.add(tag)
+
+    def _is_closed(self, tag: str) -> bool:
+        with self._lock:
+            return tag in self._closed
 
     def start(self) -> CountingProxy:
         self._thread.start()
@@ -137,6 +148,10 @@ class CountingProxy:
                     self._reply(404, [], b'{"error": "path must start with /t/<tag>/"}')
                     return
                 tag = urllib.parse.unquote(parts[2])
+                if proxy._is_closed(tag):
+                    self._drain()
+                    self._reply(410, [], b'{"error": "this run stopped"}')
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -151,6 +166,11 @@ class CountingProxy:
                 if self.command == "POST":
                     proxy._record(tag, status, reply, time.perf_counter() - started)
                 self._reply(status, reply_headers, reply)
+
+            def _drain(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
 
             def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
                 self.send_response(status)

@@ -24,6 +24,7 @@ app.command("export")(memory.export)
 app.command("import")(memory.import_)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.command("baselines")(bench.baselines)
 
 
 def main() -> None:

@@ -9,10 +9,12 @@ from typing import Annotated, cast
 
 import typer
 
+from memalign.bench import baselines_report
+from memalign.bench.baselines import ALL_METHODS, BaselineConfig, run_baselines
 from memalign.bench.curves import CurveConfig, MemoryMode, Signal, run_curve
 from memalign.bench.datasets import DATASETS
 from memalign.bench.report import markdown, plot
-from memalign.cli.common import JsonOpt, command, console, emit, settings
+from memalign.cli.common import JsonOpt, command, console, emit, err_console, settings
 from memalign.cli.feedback import progress as progress_bars
 from memalign.errors import InputError
 from memalign.registry import build_models
@@ -90,4 +92,47 @@ def bench(
     report_path = out / f"{config.run_name}.md"
     report_path.write_text(markdown(results, command_line))
     plot(results, out / f"{config.run_name}.png")
+    emit(results, as_json, lambda: console.print(report_path.read_text(), markup=False))
+
+
+@command
+def baselines(
+    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(DATASETS)}")],
+    data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Results, store, report and plot.")],
+    model: Annotated[
+        str, typer.Option("--model", help="local, local:0.5b, a GGUF path or URL#model.")
+    ] = "local",
+    methods: Annotated[str, typer.Option("--methods")] = ",".join(ALL_METHODS),
+    shards: Annotated[str, typer.Option("--shards")] = "0,10,50",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    test_limit: Annotated[int | None, typer.Option("--test-limit", min=1)] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="Parallel calls (URL models only).")
+    ] = None,
+    step_budget: Annotated[
+        float | None,
+        typer.Option("--step-budget", min=1, help="Stop a DSPy optimiser after N seconds."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """memalign next to DSPy's MIPROv2, GEPA and SIMBA on one model, counted by one meter."""
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}; one of {list(DATASETS)}", field="dataset")
+    config = BaselineConfig(
+        dataset=dataset,
+        model=model,
+        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+        shards=_ints(shards, "--shards"),
+        seed=seed,
+        test_limit=test_limit,
+        threads=threads,
+        step_budget=step_budget,
+    )
+    with err_console.status("starting") as status:
+        results = run_baselines(config, data, out, progress=status.update)
+    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report_path = out / f"{config.run_name}.md"
+    report_path.write_text(baselines_report.markdown(results, command_line))
+    baselines_report.plot(results, out / f"{config.run_name}.png")
     emit(results, as_json, lambda: console.print(report_path.read_text(), markup=False))

@@ -16,7 +16,7 @@ class LiteLLMProvider:
             import litellm
         except ImportError:
             raise DependencyError("litellm", "pip install 'memalign[litellm]'") from None
-        self._litellm = litellm
+        self._litellm: Any = litellm  # typed loosely: its exports vary across releases
         self.model = model
         self.name = model
         self.timeout = timeout

@@ -1,0 +1,131 @@
+"""The side-by-side report of a baselines run: one table row per method and shard, and a plot
+of alignment cost against quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from memalign.bench.report import REFERENCE_NOTE
+from memalign.errors import DependencyError
+
+LABELS = {
+    "seed": "seed judge (DSPy program, no optimisation)",
+    "memalign": "memalign",
+    "mipro": "DSPy MIPROv2 (auto=light)",
+    "gepa": "DSPy GEPA (auto=light)",
+    "simba": "DSPy SIMBA (bsize=min(32, n))",
+}
+ORDER = tuple(LABELS)
+
+
+def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = sorted(
+        results["steps"].values(),
+        key=lambda s: (s["shard"], ORDER.index(s["method"]) if s["method"] in ORDER else 99),
+    )
+    return [
+        {
+            "method": s["method"],
+            "shard": s["shard"],
+            "status": s["status"],
+            "align_calls": s["align"]["llm_calls"],
+            "align_prompt_tokens": s["align"]["prompt_tokens"],
+            "align_completion_tokens": s["align"]["completion_tokens"],
+            "align_seconds": s["align"]["wall_seconds"],
+            "align_usd": s["align"]["usd_at_reference_price"] or 0.0,
+            "unseen": s.get("unseen_quality"),
+            "invalid": s.get("invalid_answers"),
+            "test_calls": s["test"]["llm_calls"] if s.get("test") else None,
+            "test_seconds": s["test"]["wall_seconds"] if s.get("test") else None,
+        }
+        for s in steps
+    ]
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    config, data, env = results["config"], results["dataset"], results.get("environment", {})
+    lines = [
+        f"# Baselines on {data['name']}: memalign vs DSPy optimisers",
+        "",
+        f"Data: `{data['file']}` ({data['provenance']}), sha256 `{data['sha256'][:16]}…`; "
+        f"{data['train']} training records, {data['test_used']} test records used; "
+        f"seed {config['seed']} (shard order).",
+        f"Model: `{env.get('model')}` (sha256 `{(env.get('model_sha256') or 'n/a')[:16]}…`) "
+        f"served by {env.get('server')}; every method ran with "
+        f"{env.get('threads_per_method')} thread(s). Versions: memalign {env.get('memalign')}, "
+        f"dspy {env.get('dspy')}, gepa {env.get('gepa')}, litellm {env.get('litellm')}, "
+        f"llama-cpp-python {env.get('llama-cpp-python')}.",
+        f"Metric on the test split: {results['metric']} (same code for every method; an "
+        "invalid or missing answer counts as wrong).",
+        "",
+        "Every LLM call is counted at the HTTP layer by one counting proxy in front of the "
+        "server, per method and phase; DSPy's own counters are not used. memalign aligns "
+        "incrementally (shard n adds to the memory of the previous shard, so its cost is the "
+        "new records'); DSPy has no incremental mode, so each shard is optimised from scratch "
+        "on every record seen so far. DSPy programs are one `dspy.Predict` with the "
+        "`JSONAdapter`, caches off; memalign reads its verdict from token probabilities. "
+        "Neither writes a rationale when scored.",
+        "",
+        "| shard | method | status | align LLM calls | align tokens in / out | align wall s "
+        "| align USD (ref.) | unseen quality | invalid answers | test calls | test wall s |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows(results):
+        lines.append(
+            f"| {row['shard']} | {LABELS.get(row['method'], row['method'])} | {row['status']} "
+            f"| {row['align_calls']} | {row['align_prompt_tokens']:,} / "
+            f"{row['align_completion_tokens']:,} | {_num(row['align_seconds'], 1)} "
+            f"| {_num(row['align_usd'], 4)} | {_num(row['unseen'])} | {row['invalid']} "
+            f"| {row['test_calls']} | {_num(row['test_seconds'], 1)} |"
+        )
+    lines += [
+        "",
+        REFERENCE_NOTE,
+        "",
+        "A step marked `interrupted` was stopped before its optimiser finished; its counts are "
+        "what it had spent by then (a lower bound) and it has no quality.",
+        "",
+        f"Command: `{command}`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DependencyError("matplotlib", "pip install 'memalign[bench]'") from None
+    table = [r for r in rows(results) if r["method"] != "seed"]
+    figure, (calls_ax, quality_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for method in dict.fromkeys(r["method"] for r in table):
+        mine = [r for r in table if r["method"] == method]
+        label = LABELS.get(method, method)
+        calls_ax.plot(
+            [r["shard"] for r in mine], [max(r["align_calls"], 1) for r in mine], "o-", label=label
+        )
+        scored = [r for r in mine if r["unseen"] is not None]
+        quality_ax.plot(
+            [r["shard"] for r in scored], [r["unseen"] for r in scored], "o-", label=label
+        )
+    seed = [r for r in rows(results) if r["method"] == "seed" and r["unseen"] is not None]
+    if seed:
+        quality_ax.axhline(seed[0]["unseen"], color="grey", ls="--", label=LABELS["seed"])
+    calls_ax.set_yscale("log")
+    calls_ax.set_xlabel("training records seen")
+    calls_ax.set_ylabel("LLM calls to align (log)")
+    quality_ax.set_xlabel("training records seen")
+    quality_ax.set_ylabel(results["metric"].split(" (")[0] + " on the test split")
+    quality_ax.legend(fontsize=7)
+    figure.suptitle(f"{results['dataset']['name']}: alignment cost and quality, one model")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
