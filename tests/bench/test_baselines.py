@@ -153,3 +153,27 @@ def test_a_closed_tag_is_refused_without_reaching_the_server(judge_server: Judge
         _post(proxy.base_url("simba.4.test") + "/chat/completions", body)
         assert proxy.tally("simba.4.align").requests == 1
     assert judge_server.received == 2
+
+
+@needs_data
+def test_an_optimiser_that_crashes_is_recorded_and_the_run_goes_on(
+    judge_server: JudgeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("dspy")
+    from memalign.bench import baselines
+
+    def crash(*_args: object) -> None:
+        raise RuntimeError("optimiser blew up")
+
+    monkeypatch.setattr(baselines, "compile_program", crash)
+    config = baselines.BaselineConfig(
+        "code_review_python",
+        model=f"{judge_server.url}/v1#fake",
+        methods=("mipro", "memalign"),
+        shards=(2,),
+        test_limit=2,
+    )
+    steps = baselines.run_baselines(config, DATA, tmp_path, embedder="hash")["steps"]
+    assert steps["mipro:2"]["status"] == "failed"
+    assert steps["mipro:2"]["stopped_by"] == "RuntimeError: optimiser blew up"
+    assert steps["memalign:2"]["status"] == "done"

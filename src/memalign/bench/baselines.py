@@ -277,34 +277,41 @@ class _Runner:
             settings = OptimiserSettings(cast(Method, method), self.threads, self.config.seed)
             reflection = self.lm(reflect_tag, temperature=1.0, max_tokens=2048)
             try:
+                # An answer DSPy cannot parse scores 0 instead of aborting the optimiser after
+                # dspy's default of 10 errors: small models often break the format.
                 with (
                     _budget(self.config.step_budget),
-                    dspy.context(lm=task_lm, adapter=dspy.JSONAdapter()),
+                    dspy.context(lm=task_lm, adapter=dspy.JSONAdapter(), max_errors=1_000_000),
                 ):
                     compiled = compile_program(
                         settings, self.spec, student, examples(seen, self.spec), reflection
                     )
-            except (KeyboardInterrupt, BudgetExceeded) as stop:
+            except (KeyboardInterrupt, Exception) as stop:
+                # Stopped (budget, Ctrl-C) or crashed: keep what it spent, and make sure its
+                # leftover worker threads cannot call the model any more.
                 seconds = time.perf_counter() - started
                 self.proxy.close_tag(align_tag)
                 self.proxy.close_tag(reflect_tag)
+                if isinstance(stop, BudgetExceeded):
+                    why = "step budget"
+                elif isinstance(stop, KeyboardInterrupt):
+                    why = "interrupt"
+                else:
+                    why = f"{type(stop).__name__}: {str(stop)[:500]}"
                 align = self._merge(
                     self.phase(align_tag, seconds), self.phase(reflect_tag, seconds)
                 )
-                raise StepInterrupted(
-                    {
-                        "align": align,
-                        "test": None,
-                        "unseen_quality": None,
-                        "invalid_answers": None,
-                        "optimiser": settings.describe(len(seen)),
-                        "step_budget": self.config.step_budget,
-                        "stopped_by": "step budget"
-                        if isinstance(stop, BudgetExceeded)
-                        else "interrupt",
-                    },
-                    fatal=isinstance(stop, KeyboardInterrupt),
-                ) from None
+                partial = {
+                    "align": align,
+                    "test": None,
+                    "unseen_quality": None,
+                    "invalid_answers": None,
+                    "optimiser": settings.describe(len(seen)),
+                    "step_budget": self.config.step_budget,
+                    "stopped_by": why,
+                }
+                fatal = isinstance(stop, KeyboardInterrupt)
+                raise StepInterrupted(partial, fatal=fatal) from None
         seconds = time.perf_counter() - started
         align = self._merge(self.phase(align_tag, seconds), self.phase(reflect_tag, seconds))
         test_tag = f"{method}.{shard}.test"
@@ -445,7 +452,10 @@ def run_baselines(
                         step = runner.dspy_step(method, shard, seen, test)
                     except StepInterrupted as stopped:
                         results["steps"][key] = {
-                            "method": method, "shard": shard, "status": "interrupted",
+                            "method": method, "shard": shard,
+                            "status": "interrupted"
+                            if stopped.partial["stopped_by"] in ("step budget", "interrupt")
+                            else "failed",
                             **stopped.partial,
                         }  # fmt: skip
                         _write(path, results)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# memalign next to DSPy's MIPROv2, GEPA and SIMBA on one served local model, every call counted
+# by one proxy (src/memalign/bench/baselines.py). Checkpointed after every step: re-running
+# resumes. Wall time of the whole run is appended to $OUT/wall_times.tsv.
+#
+# Defaults fit a 2-core CPU in about an hour: the 0.5B model, seed 0, shards 0 and 10, 40 test
+# records, and a 15-minute budget per DSPy optimisation (an optimiser still running then is
+# stopped and reported with what it had spent: a lower bound).
+#   bench/baselines.sh                                       # code_review_python
+#   MODEL=local SHARDS=0,10,50 TEST_LIMIT=100 BUDGET= bench/baselines.sh travel_agent_reply
+set -euo pipefail
+DATA=${DATA:-../shared/datasets}
+OUT=${OUT:-docs/benchmarks/baselines}
+MODEL=${MODEL:-local:0.5b}
+SHARDS=${SHARDS:-0,10}
+TEST_LIMIT=${TEST_LIMIT:-40}
+BUDGET=${BUDGET-900}
+mkdir -p "$OUT"
+for dataset in ${*:-code_review_python}; do
+  start=$(date +%s)
+  .venv/bin/memalign baselines "$dataset" --data "$DATA" --out "$OUT" --model "$MODEL" \
+    --shards "$SHARDS" --test-limit "$TEST_LIMIT" ${BUDGET:+--step-budget "$BUDGET"} \
+    >"$OUT/$dataset.log" 2>&1
+  printf '%s\t%s\t%s\t%s\t%s\n' "$dataset" "$MODEL" "$SHARDS" "$TEST_LIMIT" \
+    "$(($(date +%s) - start))" >>"$OUT/wall_times.tsv"
+done
