@@ -4,7 +4,7 @@
 # resumes. Wall time of the whole run is appended to $OUT/wall_times.tsv.
 #
 # Defaults fit a 2-core CPU in about an hour: the local 1.5B, seed 0, shards 0 and 10, 40 test
-# records, and a 15-minute budget per DSPy optimisation (an optimiser still running then is
+# records, and a 10-minute budget per DSPy optimisation (an optimiser still running then is
 # stopped and reported with what it had spent: a lower bound).
 #   bench/baselines.sh                                       # code_review_python
 #   MODEL=local:0.5b SHARDS=0,10,50 TEST_LIMIT=100 BUDGET= bench/baselines.sh travel_agent_reply
@@ -14,7 +14,7 @@ OUT=${OUT:-docs/benchmarks/baselines}
 MODEL=${MODEL:-local}
 SHARDS=${SHARDS:-0,10}
 TEST_LIMIT=${TEST_LIMIT:-40}
-BUDGET=${BUDGET-900}
+BUDGET=${BUDGET-600}
 mkdir -p "$OUT"
 for dataset in ${*:-code_review_python}; do
   start=$(date +%s)
