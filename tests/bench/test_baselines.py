@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -177,3 +178,33 @@ def test_an_optimiser_that_crashes_is_recorded_and_the_run_goes_on(
     assert steps["mipro:2"]["status"] == "failed"
     assert steps["mipro:2"]["stopped_by"] == "RuntimeError: optimiser blew up"
     assert steps["memalign:2"]["status"] == "done"
+
+
+@needs_data
+def test_the_budget_stops_an_optimiser_that_swallows_exceptions(
+    judge_server: JudgeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("dspy")
+    import time
+
+    from memalign.bench import baselines
+
+    def stubborn(*_args: object) -> None:  # as MIPROv2's trials: `except Exception` everywhere
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                time.sleep(0.05)
+
+    monkeypatch.setattr(baselines, "compile_program", stubborn)
+    config = baselines.BaselineConfig(
+        "code_review_python",
+        model=f"{judge_server.url}/v1#fake",
+        methods=("mipro",),
+        shards=(2,),
+        test_limit=2,
+        step_budget=0.5,
+    )
+    started = time.monotonic()
+    step = baselines.run_baselines(config, DATA, tmp_path, embedder="hash")["steps"]["mipro:2"]
+    assert time.monotonic() - started < 15
+    assert step["status"] == "interrupted" and step["stopped_by"] == "step budget"

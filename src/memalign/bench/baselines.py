@@ -286,7 +286,7 @@ class _Runner:
                     compiled = compile_program(
                         settings, self.spec, student, examples(seen, self.spec), reflection
                     )
-            except (KeyboardInterrupt, Exception) as stop:
+            except (KeyboardInterrupt, BudgetExceeded, Exception) as stop:
                 # Stopped (budget, Ctrl-C) or crashed: keep what it spent, and make sure its
                 # leftover worker threads cannot call the model any more.
                 seconds = time.perf_counter() - started
@@ -332,8 +332,10 @@ class _Runner:
         }
 
 
-class BudgetExceeded(Exception):
-    """A DSPy optimiser ran past ``BaselineConfig.step_budget``."""
+class BudgetExceeded(BaseException):
+    """A DSPy optimiser ran past ``BaselineConfig.step_budget``. A ``BaseException``, as
+    ``KeyboardInterrupt`` is: MIPROv2's trials catch ``Exception`` and would swallow it (found on
+    the first real run, where a 600 s budget did not stop MIPROv2)."""
 
 
 class StepInterrupted(Exception):
