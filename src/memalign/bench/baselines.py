@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from memalign import __version__
-from memalign.bench.curves import metric_name, quality, shard_order
+from memalign.bench.curves import metric_name, quality, shard_order, write_checkpoint
 from memalign.bench.datasets import DATASETS
 from memalign.bench.dspy_judge import (
     METHODS,
@@ -45,6 +45,7 @@ from memalign.embedding_client import EmbeddingClient
 from memalign.errors import InputError, NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import JudgeSpec, Value
+from memalign.local_models import LOCAL_MODELS
 from memalign.model_client import ModelClient
 from memalign.pricing import pricing_for
 from memalign.providers.openai_compat import OpenAICompatible
@@ -98,8 +99,11 @@ class Upstream:
 def upstream(config: BaselineConfig) -> Iterator[Upstream]:
     if config.model == "local" or config.model.startswith("local:"):
         path = model_path(config.model)
+        # The shipped models were verified against their known hash when assembled.
+        shipped = LOCAL_MODELS.get(config.model.partition(":")[2] or "1.5b")
+        digest = shipped.sha256 if shipped else _sha256(path)
         with LlamaServer(path, alias=path.stem) as server:
-            yield Upstream(server.url, path.stem, LlamaServer.slots, True, _sha256(path))
+            yield Upstream(server.url, path.stem, LlamaServer.slots, True, digest)
         return
     if not config.model.startswith(("http://", "https://")) or "#" not in config.model:
         raise InputError(
@@ -379,12 +383,6 @@ def _finished(step: dict[str, Any], budget: float | None) -> bool:
     )
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    tmp.replace(path)
-
-
 def run_baselines(
     config: BaselineConfig,
     data_dir: Path,
@@ -460,21 +458,14 @@ def run_baselines(
                             else "failed",
                             **stopped.partial,
                         }  # fmt: skip
-                        _write(path, results)
+                        write_checkpoint(path, results)
                         if stopped.fatal:
                             raise KeyboardInterrupt from None
                         continue
                 results["steps"][key] = {"method": method, "shard": shard, "status": "done", **step}
-                _write(path, results)
+                write_checkpoint(path, results)
         finally:
             if store is not None:
                 store.close()
-    _write(path, results)
+    write_checkpoint(path, results)
     return results
-
-
-def steps_by_method(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for step in results["steps"].values():
-        grouped.setdefault(step["method"], []).append(step)
-    return {m: sorted(s, key=lambda x: x["shard"]) for m, s in grouped.items()}

@@ -101,7 +101,8 @@ def _usage(verdicts: Sequence[Verdict]) -> Usage:
     return total
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
+def write_checkpoint(path: Path, data: dict[str, Any]) -> None:
+    """Replace the results file atomically: an interrupted write never leaves half a file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str))
     tmp.replace(path)
@@ -188,7 +189,7 @@ def run_curve(
                         "rebuilt_memory": bool(report and report.records_added > shard - previous),
                     }
                     results["steps"][key] = step
-                    _write(path, results)
+                    write_checkpoint(path, results)
                 seen = order[:shard][: config.seen_limit]
                 # Values are read from probabilities before any rationale is written, so
                 # skipping the rationale changes no score and saves its tokens.
@@ -226,11 +227,11 @@ def run_curve(
                     ),
                 )
                 results["steps"][key] = step
-                _write(path, results)
+                write_checkpoint(path, results)
             previous = shard
             done += 1
             if progress:
                 progress(f"{dataset.name} seed {seed} shard {shard}", done, steps_total)
         store.close()
-    _write(path, results)
+    write_checkpoint(path, results)
     return results
