@@ -77,24 +77,27 @@ def _auc(positives: list[float], negatives: list[float]) -> float:
     return wins / (len(positives) * len(negatives))
 
 
-GOOD = [
-    "Ticket #4821: sorry for the trouble! Your refund was issued today.",
-    "Thanks for waiting. Regarding ticket #1190, the replacement ships this week.",
-    "Ticket #7302 - apologies for the double charge; we have reversed it.",
-    "We are sorry about the delay on ticket #5550; a courier is booked.",
-]
-BAD = [
+# Minimal pairs: the same reply with and without an emoji. A generic judge barely tells them
+# apart; the house rule below is one a small model can check, so the shift is far larger than
+# the numeric noise between CPUs (an earlier version of this test, a ticket-number rule, moved
+# P(Pass) by ~0.05 and flipped on another machine's llama.cpp build).
+REPLIES = [
     "Sorry for the trouble! Your refund was issued today.",
     "Thanks for waiting. The replacement ships this week.",
     "Apologies for the double charge; we have reversed it.",
     "We are sorry about the delay; a courier is booked.",
+    "Thanks, your address has been updated.",
+    "The invoice you asked for is attached.",
 ]
+GOOD = REPLIES
+BAD = [reply + " \N{SMILING FACE WITH SMILING EYES}" for reply in REPLIES]
 
 
 def test_a_learned_rule_moves_the_default_models_probabilities(
     default_llm: LlamaCppProvider,
 ) -> None:
-    """Measured when written: AUC of P(Pass) 0.31 without the rule, 0.75 with it."""
+    """Measured when written (2-core AMD EPYC): AUC of P(Pass) 0.53 without the rule, 1.00 with
+    it; mean P(Pass) gap between the pairs 0.01 before, 0.23 after."""
     judge = Judge.create(
         open_store(":memory:"), SPEC, llm=default_llm, embedder=HashEmbedder(), use_cache=False
     )
@@ -103,10 +106,11 @@ def test_a_learned_rule_moves_the_default_models_probabilities(
         verdicts = [judge.judge(inputs="customer complaint", outputs=r) for r in replies]
         return [v.probabilities["Pass"] for v in verdicts if v.probabilities]
 
-    before = _auc(p_pass(GOOD), p_pass(BAD))
-    judge.add_guideline(
-        "A reply that does not quote the customer's ticket number (like #1234) fails, "
-        "however polite it is."
-    )
-    after = _auc(p_pass(GOOD), p_pass(BAD))
-    assert after >= 0.7 and after > before + 0.2
+    good, bad = p_pass(GOOD), p_pass(BAD)
+    before_auc, before_gap = _auc(good, bad), float(np.mean(good) - np.mean(bad))
+    judge.add_guideline("Replies must never contain emoji. A reply with any emoji fails.")
+    good, bad = p_pass(GOOD), p_pass(BAD)
+    after_auc, after_gap = _auc(good, bad), float(np.mean(good) - np.mean(bad))
+    assert len(good) == len(bad) == len(REPLIES)
+    assert after_auc >= 0.9 and after_auc > before_auc + 0.2
+    assert after_gap > before_gap + 0.1
