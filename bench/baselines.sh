@@ -16,11 +16,12 @@ SHARDS=${SHARDS:-0,10}
 TEST_LIMIT=${TEST_LIMIT:-40}
 BUDGET=${BUDGET-600}
 mkdir -p "$OUT"
+tag=$(printf '%s' "$MODEL" | tr -c 'A-Za-z0-9.-' '_')
 for dataset in ${*:-code_review_python}; do
   start=$(date +%s)
   .venv/bin/memalign baselines "$dataset" --data "$DATA" --out "$OUT" --model "$MODEL" \
     --shards "$SHARDS" --test-limit "$TEST_LIMIT" ${BUDGET:+--step-budget "$BUDGET"} \
-    >"$OUT/$dataset.log" 2>&1
+    >"$OUT/$dataset.$tag.log" 2>&1
   printf '%s\t%s\t%s\t%s\t%s\n' "$dataset" "$MODEL" "$SHARDS" "$TEST_LIMIT" \
     "$(($(date +%s) - start))" >>"$OUT/wall_times.tsv"
 done
