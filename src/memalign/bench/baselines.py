@@ -10,14 +10,10 @@ optimised from scratch on all records seen so far. Results are checkpointed afte
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import platform
-import signal
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -39,13 +35,13 @@ from memalign.bench.dspy_judge import (
     predicted,
     program,
 )
-from memalign.bench.llama_server import LlamaServer, model_path
 from memalign.bench.meter import CountingProxy, Tally
+from memalign.bench.step_budget import BudgetExceeded, StepInterrupted, step_budget
+from memalign.bench.upstream import Upstream, upstream, warm_up
 from memalign.embedding_client import EmbeddingClient
 from memalign.errors import InputError, NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import JudgeSpec, Value
-from memalign.local_models import LOCAL_MODELS
 from memalign.model_client import ModelClient
 from memalign.pricing import pricing_for
 from memalign.providers.openai_compat import OpenAICompatible
@@ -86,44 +82,6 @@ class BaselineConfig:
         return f"{self.dataset}__baselines__{model}__seed{self.seed}"
 
 
-@dataclass(frozen=True)
-class Upstream:
-    url: str  # the server root; the proxy forwards /t/<tag>/v1/... to <url>/v1/...
-    alias: str
-    threads: int
-    local: bool
-    model_sha256: str | None
-
-
-@contextlib.contextmanager
-def upstream(config: BaselineConfig) -> Iterator[Upstream]:
-    if config.model == "local" or config.model.startswith("local:"):
-        path = model_path(config.model)
-        # The shipped models were verified against their known hash when assembled.
-        shipped = LOCAL_MODELS.get(config.model.partition(":")[2] or "1.5b")
-        digest = shipped.sha256 if shipped else _sha256(path)
-        with LlamaServer(path, alias=path.stem) as server:
-            yield Upstream(server.url, path.stem, LlamaServer.slots, True, digest)
-        return
-    if not config.model.startswith(("http://", "https://")) or "#" not in config.model:
-        raise InputError(
-            "baselines need a local model or an OpenAI-compatible URL#model "
-            "(e.g. http://127.0.0.1:8080/v1#qwen)",
-            field="--model",
-        )
-    base, _, alias = config.model.partition("#")
-    root = base.removesuffix("/").removesuffix("/v1")
-    yield Upstream(root, alias, config.threads or 4, False, None)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {"memalign": __version__, "python": platform.python_version()}
     for package in ("dspy", "gepa", "litellm", "llama-cpp-python"):
@@ -132,20 +90,6 @@ def _versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[package] = None
     return found
-
-
-def _warm_up(proxy: CountingProxy, alias: str) -> None:
-    """One call before anything is timed: loads the weights into the page cache."""
-    body = json.dumps(
-        {"model": alias, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 2}
-    ).encode()
-    request = urllib.request.Request(
-        proxy.base_url("warmup") + "/chat/completions",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=600) as reply:
-        reply.read()
 
 
 class _Runner:
@@ -284,7 +228,7 @@ class _Runner:
                 # An answer DSPy cannot parse scores 0 instead of aborting the optimiser after
                 # dspy's default of 10 errors: small models often break the format.
                 with (
-                    _budget(self.config.step_budget),
+                    step_budget(self.config.step_budget),
                     dspy.context(lm=task_lm, adapter=dspy.JSONAdapter(), max_errors=1_000_000),
                 ):
                     compiled = compile_program(
@@ -336,40 +280,6 @@ class _Runner:
         }
 
 
-class BudgetExceeded(BaseException):
-    """A DSPy optimiser ran past ``BaselineConfig.step_budget``. A ``BaseException``, as
-    ``KeyboardInterrupt`` is: MIPROv2's trials catch ``Exception`` and would swallow it (found on
-    the first real run, where a 600 s budget did not stop MIPROv2)."""
-
-
-class StepInterrupted(Exception):
-    """An optimiser stopped before it finished; ``partial`` holds what it had spent."""
-
-    def __init__(self, partial: dict[str, Any], *, fatal: bool) -> None:
-        super().__init__("step interrupted")
-        self.partial = partial
-        self.fatal = fatal
-
-
-@contextlib.contextmanager
-def _budget(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`BudgetExceeded` in this (main) thread after ``seconds``."""
-    if not seconds:
-        yield
-        return
-
-    def expire(_signum: int, _frame: object) -> None:
-        raise BudgetExceeded(f"over the step budget of {seconds:.0f} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _finished(step: dict[str, Any], budget: float | None) -> bool:
     """Done, or stopped by a step budget no larger than this run's (it would stop again)."""
     if step.get("status") == "done":
@@ -416,7 +326,7 @@ def run_baselines(
         }
     )
     shards = sorted(set(config.shards))
-    with upstream(config) as up, CountingProxy(up.url) as proxy:
+    with upstream(config.model, threads=config.threads) as up, CountingProxy(up.url) as proxy:
         runner = _Runner(config, proxy, up, spec, out_dir)
         results["environment"] = {
             **_versions(),
@@ -428,7 +338,7 @@ def run_baselines(
         }
         uses_dspy = bool(set(config.methods) - {"memalign"})
         planned = [("seed", 0)] if 0 in shards and uses_dspy else []
-        _warm_up(proxy, up.alias)
+        warm_up(proxy, up.alias)
         if uses_dspy:
             runner.lm("warmup", temperature=0.0, max_tokens=2)("Say OK.")  # imports LiteLLM
         for method in config.methods:
