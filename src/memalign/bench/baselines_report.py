@@ -47,6 +47,48 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each optimiser against memalign on the same shard: its alignment calls, tokens and wall
+    time as multiples of memalign's, and its test quality minus memalign's. A stopped
+    optimiser's multiples are lower bounds (``at_least``) and it has no quality."""
+    table = rows(results)
+    ours = {r["shard"]: r for r in table if r["method"] == "memalign" and r["status"] == "done"}
+    found = []
+    for row in table:
+        mine = ours.get(row["shard"])
+        if row["method"] in ("memalign", "seed") or mine is None or not mine["align_calls"]:
+            continue
+        if row["status"] not in ("done", "interrupted"):
+            continue
+        tokens = row["align_prompt_tokens"] + row["align_completion_tokens"]
+        our_tokens = mine["align_prompt_tokens"] + mine["align_completion_tokens"]
+        quality = None
+        if row["unseen"] is not None and mine["unseen"] is not None:
+            quality = row["unseen"] - mine["unseen"]
+        found.append(
+            {
+                "method": row["method"],
+                "shard": row["shard"],
+                "at_least": row["status"] == "interrupted",
+                "calls": row["align_calls"] / mine["align_calls"],
+                "tokens": tokens / our_tokens if our_tokens else None,
+                "seconds": row["align_seconds"] / mine["align_seconds"]
+                if mine["align_seconds"]
+                else None,
+                "quality_minus_memalign": quality,
+            }
+        )
+    return found
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
+def _times(value: float | None, at_least: bool) -> str:
+    return "n/a" if value is None else f"{'≥ ' if at_least else ''}{value:.1f}×"
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     config, data, env = results["config"], results["dataset"], results.get("environment", {})
     lines = [
@@ -83,6 +125,26 @@ def markdown(results: dict[str, Any], command: str) -> str:
             f"| {_num(row['align_usd'], 4)} | {_num(row['unseen'])} | {row['invalid']} "
             f"| {row['test_calls']} | {_num(row['test_seconds'], 1)} |"
         )
+    compared = ratios(results)
+    if compared:
+        lines += [
+            "",
+            "Each optimiser against memalign on the same shard (alignment cost as a multiple of "
+            "memalign's; quality as the optimiser's minus memalign's; ≥: stopped by the step "
+            "budget, so a lower bound):",
+            "",
+            "| shard | method | align calls | align tokens | align wall time | unseen quality "
+            "(− memalign) |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
+        for ratio in compared:
+            lines.append(
+                f"| {ratio['shard']} | {LABELS.get(ratio['method'], ratio['method'])} "
+                f"| {_times(ratio['calls'], ratio['at_least'])} "
+                f"| {_times(ratio['tokens'], ratio['at_least'])} "
+                f"| {_times(ratio['seconds'], ratio['at_least'])} "
+                f"| {_signed(ratio['quality_minus_memalign'])} |"
+            )
     lines += [
         "",
         REFERENCE_NOTE,
