@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from memalign import __version__
-from memalign.bench.curves import metric_name, quality, shard_order, write_checkpoint
+from memalign.bench.curves import (
+    dataset_record,
+    metric_name,
+    quality,
+    shard_order,
+    write_checkpoint,
+)
 from memalign.bench.datasets import DATASETS
 from memalign.bench.dspy_judge import (
     METHODS,
@@ -313,14 +319,7 @@ def run_baselines(
         if path.exists()
         else {
             "config": asdict(config),
-            "dataset": {
-                "name": dataset.name,
-                "file": dataset.file,
-                "provenance": dataset.provenance,
-                "sha256": dataset.file_sha256(data_dir),
-                "train": len(train),
-                "test_used": len(test),
-            },
+            "dataset": dataset_record(dataset, data_dir, train, test),
             "metric": metric_name(spec.output),
             "steps": {},
         }

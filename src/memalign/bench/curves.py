@@ -108,6 +108,21 @@ def write_checkpoint(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def dataset_record(
+    dataset: BenchDataset, data_dir: Path, train: list[Feedback], test: list[Feedback]
+) -> dict[str, Any]:
+    """What a results file says about its data: enough to tell whether a rerun used the same."""
+    return {
+        "name": dataset.name,
+        "file": dataset.file,
+        "provenance": dataset.provenance,
+        "has_feedback": dataset.has_feedback,
+        "sha256": dataset.file_sha256(data_dir),
+        "train": len(train),
+        "test_used": len(test),
+    }
+
+
 def run_curve(
     config: CurveConfig,
     data_dir: Path,
@@ -132,15 +147,7 @@ def run_curve(
         if path.exists()
         else {
             "config": asdict(config),
-            "dataset": {
-                "name": dataset.name,
-                "file": dataset.file,
-                "provenance": dataset.provenance,
-                "has_feedback": dataset.has_feedback,
-                "sha256": dataset.file_sha256(data_dir),
-                "train": len(train),
-                "test_used": len(test),
-            },
+            "dataset": dataset_record(dataset, data_dir, train, test),
             "environment": {
                 "memalign": __version__,
                 "python": platform.python_version(),
