@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from memalign.bench.baselines_report import markdown, ratios
 
@@ -68,3 +71,11 @@ def test_the_report_prints_stopped_optimisers_as_lower_bounds() -> None:
     report = markdown(RESULTS, "memalign baselines d")
     assert "| 10 | DSPy MIPROv2 (auto=light) | 5.0× | 5.0× | 10.0× | -0.100 |" in report
     assert "| 10 | DSPy GEPA (auto=light) | ≥ 3.0× | ≥ 3.0× | ≥ 6.0× | n/a |" in report
+
+
+def test_the_plot_draws_done_stopped_and_failed_steps(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from memalign.bench.baselines_report import plot
+
+    plot(RESULTS, tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

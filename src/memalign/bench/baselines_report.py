@@ -171,9 +171,21 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for method in dict.fromkeys(r["method"] for r in table):
         mine = [r for r in table if r["method"] == method]
         label = LABELS.get(method, method)
-        calls_ax.plot(
-            [r["shard"] for r in mine], [max(r["align_calls"], 1) for r in mine], "o-", label=label
+        # 0 calls has no place on a log axis; a stopped optimiser's count is a lower bound.
+        spent = [r for r in mine if r["align_calls"] and r["status"] != "interrupted"]
+        line = calls_ax.plot(
+            [r["shard"] for r in spent], [r["align_calls"] for r in spent], "o-", label=label
         )
+        stopped = [r for r in mine if r["align_calls"] and r["status"] == "interrupted"]
+        if stopped:
+            calls_ax.plot(
+                [r["shard"] for r in stopped],
+                [r["align_calls"] for r in stopped],
+                "^",
+                fillstyle="none",
+                color=line[0].get_color() if spent else None,
+                label=f"{label}: stopped by budget (lower bound)",
+            )
         scored = [r for r in mine if r["unseen"] is not None]
         quality_ax.plot(
             [r["shard"] for r in scored], [r["unseen"] for r in scored], "o-", label=label
@@ -182,6 +194,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     if seed:
         quality_ax.axhline(seed[0]["unseen"], color="grey", ls="--", label=LABELS["seed"])
     calls_ax.set_yscale("log")
+    calls_ax.legend(fontsize=7)
     calls_ax.set_xlabel("training records seen")
     calls_ax.set_ylabel("LLM calls to align (log)")
     quality_ax.set_xlabel("training records seen")
