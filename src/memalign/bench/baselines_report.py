@@ -168,28 +168,40 @@ def plot(results: dict[str, Any], path: Path) -> None:
         raise DependencyError("matplotlib", "pip install 'memalign[bench]'") from None
     table = [r for r in rows(results) if r["method"] != "seed"]
     figure, (calls_ax, quality_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for method in dict.fromkeys(r["method"] for r in table):
+    for index, method in enumerate(dict.fromkeys(r["method"] for r in table)):
         mine = [r for r in table if r["method"] == method]
-        label = LABELS.get(method, method)
+        label, color = LABELS.get(method, method), f"C{index}"
         # 0 calls has no place on a log axis; a stopped optimiser's count is a lower bound.
         spent = [r for r in mine if r["align_calls"] and r["status"] != "interrupted"]
-        line = calls_ax.plot(
-            [r["shard"] for r in spent], [r["align_calls"] for r in spent], "o-", label=label
-        )
         stopped = [r for r in mine if r["align_calls"] and r["status"] == "interrupted"]
+        if spent:
+            calls_ax.plot(
+                [r["shard"] for r in spent],
+                [r["align_calls"] for r in spent],
+                "o-",
+                color=color,
+                label=label,
+            )
         if stopped:
             calls_ax.plot(
                 [r["shard"] for r in stopped],
                 [r["align_calls"] for r in stopped],
                 "^",
                 fillstyle="none",
-                color=line[0].get_color() if spent else None,
-                label=f"{label}: stopped by budget (lower bound)",
+                color=color,
+                label=f"{label}: stopped by its budget (at least)",
             )
         scored = [r for r in mine if r["unseen"] is not None]
-        quality_ax.plot(
-            [r["shard"] for r in scored], [r["unseen"] for r in scored], "o-", label=label
-        )
+        if scored:
+            quality_ax.plot(
+                [r["shard"] for r in scored],
+                [r["unseen"] for r in scored],
+                "o-",
+                color=color,
+                label=label,
+            )
+    shards = [r["shard"] for r in table]
+    calls_ax.set_xlim(min(shards) - 2, max(shards) + 2)
     seed = [r for r in rows(results) if r["method"] == "seed" and r["unseen"] is not None]
     if seed:
         quality_ax.axhline(seed[0]["unseen"], color="grey", ls="--", label=LABELS["seed"])
