@@ -158,6 +158,12 @@ def markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def _series(axes: Any, table: list[dict[str, Any]], key: str, style: str, **kw: Any) -> None:
+    """One method's ``key`` against shard size; nothing when it has no such rows."""
+    if table:
+        axes.plot([r["shard"] for r in table], [r[key] for r in table], style, **kw)
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
     try:
         import matplotlib
@@ -174,32 +180,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
         # 0 calls has no place on a log axis; a stopped optimiser's count is a lower bound.
         spent = [r for r in mine if r["align_calls"] and r["status"] != "interrupted"]
         stopped = [r for r in mine if r["align_calls"] and r["status"] == "interrupted"]
-        if spent:
-            calls_ax.plot(
-                [r["shard"] for r in spent],
-                [r["align_calls"] for r in spent],
-                "o-",
-                color=color,
-                label=label,
-            )
-        if stopped:
-            calls_ax.plot(
-                [r["shard"] for r in stopped],
-                [r["align_calls"] for r in stopped],
-                "^",
-                fillstyle="none",
-                color=color,
-                label=f"{label}: stopped by its budget (at least)",
-            )
+        _series(calls_ax, spent, "align_calls", "o-", color=color, label=label)
+        _series(
+            calls_ax, stopped, "align_calls", "^", fillstyle="none", color=color,
+            label=f"{label}: stopped by its budget (at least)",
+        )  # fmt: skip
         scored = [r for r in mine if r["unseen"] is not None]
-        if scored:
-            quality_ax.plot(
-                [r["shard"] for r in scored],
-                [r["unseen"] for r in scored],
-                "o-",
-                color=color,
-                label=label,
-            )
+        _series(quality_ax, scored, "unseen", "o-", color=color, label=label)
     shards = [r["shard"] for r in table]
     calls_ax.set_xlim(min(shards) - 2, max(shards) + 2)
     seed = [r for r in rows(results) if r["method"] == "seed" and r["unseen"] is not None]
