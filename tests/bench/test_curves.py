@@ -113,3 +113,23 @@ def test_a_lost_store_is_rebuilt_on_resume(tmp_path: Path) -> None:
     step = again["steps"]["0:5"]
     assert step["rebuilt_memory"] is True and step["examples"] == 5
     assert step["seen_quality"] == 1.0
+
+
+@needs_data
+def test_an_ablation_reuses_the_unaligned_judge_instead_of_rejudging(tmp_path: Path) -> None:
+    both = CurveConfig(
+        dataset="code_review_python", model="fake", shards=(0, 2), seeds=(0,), test_limit=6
+    )
+    first = run_curve(both, DATA, tmp_path, _models(FakeLLM()))
+    ablation = CurveConfig(**{**both.__dict__, "memory": "episodic"})
+    llm = Counting()
+    results = run_curve(ablation, DATA, tmp_path, _models(llm))
+    reused = results["steps"]["0:0"]
+    assert reused["reused_from"] == both.run_name
+    assert reused["test_verdicts"] == first["steps"]["0:0"]["test_verdicts"]
+    assert "reused_from" not in results["steps"]["0:2"]
+    assert llm.calls <= 2 + 2 + 6  # shard 2 only: align 2, judge 2 seen + 6 test
+    # Another test split is another unaligned judge: judged afresh.
+    wider = CurveConfig(**{**both.__dict__, "memory": "semantic", "test_limit": 7})
+    assert "reused_from" not in run_curve(wider, DATA, tmp_path, _models(FakeLLM()))["steps"]["0:0"]
+    assert "shard 0 reused from another condition" in markdown(results, "memalign bench …")

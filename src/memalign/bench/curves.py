@@ -123,6 +123,33 @@ def dataset_record(
     }
 
 
+# What the unaligned judge's verdicts depend on. The signal and memory conditions do not: with
+# nothing in memory they change no prompt and no decision rule.
+_UNALIGNED_KEYS = ("dataset", "model", "test_limit", "seen_limit", "example_chars", "decision")
+
+
+def _unaligned_elsewhere(out_dir: Path, config: CurveConfig, seed: int) -> dict[str, Any]:
+    """The scored shard-0 step of another condition of this run, so an ablation does not
+    repeat the same judge calls on the test split; the copy names its source."""
+    ours = asdict(config)
+    for path in sorted(out_dir.glob(f"{config.dataset}__*.json")):
+        if path.stem == config.run_name:
+            continue
+        try:
+            other = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        theirs = other.get("config") if isinstance(other, dict) else None
+        if not isinstance(theirs, dict) or "memory" not in theirs:  # not a learning curve
+            continue
+        if any(theirs.get(key) != ours[key] for key in _UNALIGNED_KEYS):
+            continue
+        step = other.get("steps", {}).get(f"{seed}:0", {})
+        if step.get("status") == "scored":
+            return {**step, "reused_from": path.stem}
+    return {}
+
+
 def run_curve(
     config: CurveConfig,
     data_dir: Path,
@@ -178,6 +205,11 @@ def run_curve(
         for shard in config.shards:
             key = f"{seed}:{shard}"
             step = results["steps"].get(key, {})
+            if shard == 0 and step.get("status") != "scored":
+                step = _unaligned_elsewhere(out_dir, config, seed) or step
+                if step.get("status") == "scored":
+                    results["steps"][key] = step
+                    write_checkpoint(path, results)
             if step.get("status") != "scored":
                 # Align on everything seen so far: records already in memory cost nothing, so
                 # the step's cost is the new shard's; and a store lost since the checkpoint

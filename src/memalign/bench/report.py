@@ -104,10 +104,22 @@ def markdown(results: dict[str, Any], command: str) -> str:
             f"{row['align_completion_tokens']:.0f} | {row['align_usd']:.4f} | {row['errors']} | "
             f"{row['judge_calls_per_second']:.2f} |"
         )
+    steps = results["steps"].values()
+    reused = sorted({f"{s['seed']}: `{s['reused_from']}`" for s in steps if "reused_from" in s})
     lines += [
         "",
         "Alignment columns are medians over seeds of that shard's incremental step.",
         REFERENCE_NOTE,
+        *(
+            [
+                "Unaligned judge (shard 0 reused from another condition with the same model and "
+                "test records; with nothing in memory the condition changes no call), seed "
+                + "; ".join(reused)
+                + "."
+            ]
+            if reused
+            else []
+        ),
         "",
     ]
     return "\n".join(lines + _rule_table(results))
