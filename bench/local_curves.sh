@@ -7,6 +7,8 @@
 #
 #   bench/local_curves.sh                      # the default condition on every dataset
 #   MODE=ablations bench/local_curves.sh       # memory and signal ablations, 0.5B vs 1.5B
+# (an ablation reuses the base run's unaligned shard-0 scores rather than judging them again;
+# `memalign ablations DATASET --out "$OUT"` lines the conditions up: $OUT/DATASET__ablations.*)
 set -euo pipefail
 DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-docs/benchmarks/local-1.5b}
@@ -33,5 +35,7 @@ for dataset in $DATASETS; do
     for memory in semantic episodic; do run "$dataset" "$MODEL" --memory "$memory"; done
     for signal in label feedback; do run "$dataset" "$MODEL" --signal "$signal"; done
     run "$dataset" local:0.5b
+    # Every condition next to the base run, on the same test records: report and plot.
+    .venv/bin/memalign ablations "$dataset" --out "$OUT" --model "$MODEL" >/dev/null
   fi
 done

@@ -257,3 +257,27 @@ def test_baselines_command_writes_results_report_and_plot(cli: Invoke, tmp_path:
         assert bad.exit_code == 2 and "copro" in bad.stderr
         local_only = cli(*args, "--model", "openai/gpt-4.1-mini", store_arg=False)
         assert local_only.exit_code == 2 and "URL#model" in local_only.stderr
+
+
+def test_ablations_command_lines_up_bench_runs(cli: Invoke, tmp_path: Path) -> None:
+    from ..bench.test_curves import DATA
+
+    if not DATA.is_dir():
+        import pytest
+
+        pytest.skip(f"benchmark data not at {DATA}")
+    out = tmp_path / "b"
+    base = ["bench", "code_review_python", "--data", str(DATA), "--out", str(out), "--model"]
+    small = ["--seeds", "0", "--shards", "0,2", "--test-limit", "4"]
+    for extra in ([], ["--memory", "episodic"]):
+        assert cli(*base, "fake", *small, *extra, store_arg=False).exit_code == 0
+    result = cli("ablations", "code_review_python", "--out", str(out), "--model", "fake", "--json",
+                 store_arg=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = _json(result.output)
+    assert summary["memory"]["episodic"].endswith("memory-episodic")
+    assert summary["memory"]["semantic"] == "not run"
+    assert (out / "code_review_python__ablations.png").exists()
+    missing = cli("ablations", "code_review_python", "--out", str(out), "--model", "other",
+                  store_arg=False)  # fmt: skip
+    assert missing.exit_code == 2 and "--model" in missing.stderr

@@ -25,6 +25,7 @@ app.command("import")(memory.import_)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("baselines")(bench.baselines)
+app.command("ablations")(bench.ablations)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, cast
 
 import typer
 
-from memalign.bench import baselines_report
+from memalign.bench import ablation_report, baselines_report
 from memalign.bench.baselines import ALL_METHODS, BaselineConfig, run_baselines
 from memalign.bench.curves import CurveConfig, MemoryMode, Signal, run_curve
 from memalign.bench.datasets import DATASETS
@@ -136,3 +136,29 @@ def baselines(
     report_path.write_text(baselines_report.markdown(results, command_line))
     baselines_report.plot(results, out / f"{config.run_name}.png")
     emit(results, as_json, lambda: console.print(report_path.read_text(), markup=False))
+
+
+@command
+def ablations(
+    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(DATASETS)}")],
+    out: Annotated[Path, typer.Option("--out", help="The folder `memalign bench` wrote to.")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="The base model the ablations vary around.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Line up a dataset's `memalign bench` runs as the published ablations (memory, signal,
+    base model): a Markdown report and a plot next to the runs."""
+    if dataset not in DATASETS:
+        raise InputError(f"unknown dataset {dataset!r}; one of {list(DATASETS)}", field="dataset")
+    chosen = model or settings().model
+    tables = ablation_report.comparisons(ablation_report.load_runs(out, dataset), dataset, chosen)
+    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report_path = out / f"{dataset}__ablations.md"
+    report_path.write_text(ablation_report.markdown(tables, dataset, command_line))
+    ablation_report.plot(tables, dataset, out / f"{dataset}__ablations.png")
+    summary = {
+        axis: {row.condition: row.run["name"] if row.run else row.note for row in rows}
+        for axis, rows in tables.items()
+    }
+    emit(summary, as_json, lambda: console.print(report_path.read_text(), markup=False))
