@@ -56,6 +56,7 @@ def test_learning_curve_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert len(results["steps"]) == 6
     assert all(s["status"] == "scored" for s in results["steps"].values())
     assert results["dataset"]["sha256"] and results["metric"] == "exact match"
+    assert results["environment"]["model_weights"] is None and "code" in results["environment"]
     table = shard_table(results)
     assert [r["shard"] for r in table] == [0, 2, 5]
     assert table[0]["seen"] is None and table[1]["seen"] == 1.0  # the fake copies itself

@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
-from memalign import __version__
 from memalign.bench.curves import (
     dataset_record,
     metric_name,
@@ -42,6 +40,7 @@ from memalign.bench.dspy_judge import (
     program,
 )
 from memalign.bench.meter import CountingProxy, Tally
+from memalign.bench.provenance import code_commit, versions
 from memalign.bench.step_budget import BudgetExceeded, StepInterrupted, step_budget
 from memalign.bench.upstream import Upstream, upstream, warm_up
 from memalign.embedding_client import EmbeddingClient
@@ -86,16 +85,6 @@ class BaselineConfig:
         model = self.model.split("#")[-1] if "://" in self.model else self.model
         model = model.replace("/", "_").replace(":", "_")
         return f"{self.dataset}__baselines__{model}__seed{self.seed}"
-
-
-def _versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {"memalign": __version__, "python": platform.python_version()}
-    for package in ("dspy", "gepa", "litellm", "llama-cpp-python"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
 
 
 class _Runner:
@@ -328,7 +317,8 @@ def run_baselines(
     with upstream(config.model, threads=config.threads) as up, CountingProxy(up.url) as proxy:
         runner = _Runner(config, proxy, up, spec, out_dir)
         results["environment"] = {
-            **_versions(),
+            **versions(("dspy", "gepa", "litellm", "llama-cpp-python")),
+            "code": code_commit(),
             "machine": platform.machine(),
             "model": up.alias,
             "model_sha256": up.model_sha256,

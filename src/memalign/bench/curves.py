@@ -9,16 +9,15 @@ its own store, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import json
-import platform
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from memalign import __version__
 from memalign.bench.datasets import DATASETS, BenchDataset
 from memalign.bench.decisions import rules_for, values_by_rule
+from memalign.bench.provenance import environment
 from memalign.errors import NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import FloatScore, OutputType, Pairwise, Scale, Value
@@ -175,12 +174,7 @@ def run_curve(
         else {
             "config": asdict(config),
             "dataset": dataset_record(dataset, data_dir, train, test),
-            "environment": {
-                "memalign": __version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "processor": platform.processor(),
-            },
+            "environment": environment(config.model, ("llama-cpp-python",)),
             "steps": {},
         }
     )

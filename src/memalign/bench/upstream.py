@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from memalign.bench.llama_server import LlamaServer, model_path
 from memalign.bench.meter import CountingProxy
+from memalign.bench.provenance import is_local, model_weights
 from memalign.errors import InputError
-from memalign.local_models import LOCAL_MODELS
 
 
 @dataclass(frozen=True)
@@ -29,11 +27,10 @@ class Upstream:
 def upstream(model: str, *, threads: int | None = None) -> Iterator[Upstream]:
     """Serve ``local``, ``local:0.5b`` or ``local:/path.gguf`` with llama-cpp-python's server
     for as long as the block runs, or point at an OpenAI-compatible ``URL#model``."""
-    if model == "local" or model.startswith("local:"):
+    if is_local(model):
         path = model_path(model)
-        # The shipped models were verified against their known hash when assembled.
-        shipped = LOCAL_MODELS.get(model.partition(":")[2] or "1.5b")
-        digest = shipped.sha256 if shipped else _sha256(path)
+        weights = model_weights(model)
+        digest = weights["sha256"] if weights else None
         with LlamaServer(path, alias=path.stem) as server:
             yield Upstream(server.url, path.stem, LlamaServer.slots, True, digest)
         return
@@ -60,11 +57,3 @@ def warm_up(proxy: CountingProxy, alias: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=600) as reply:
         reply.read()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
