@@ -51,7 +51,10 @@ def test_example_vote_is_similarity_weighted() -> None:
     hits = [(ex("Pass"), 0.9), (ex("Fail"), 0.3), (ex(None), 0.8)]
     assert example_vote(BINARY, hits) == pytest.approx(0.5)  # (0.9 - 0.3) / 1.2
     assert example_vote(BINARY, []) is None
-    assert example_vote(Scale(1, 5), hits) is None
+    assert example_vote(Pairwise(), hits) is None
+    scored = [(Example(record_id="a", key_text="", case_text="", label=5), 0.75),
+              (Example(record_id="b", key_text="", case_text="", label=1), 0.25)]  # fmt: skip
+    assert example_vote(Scale(1, 5), scored) == pytest.approx(0.5)  # mean 4 of 1..5
 
 
 def test_blend_learns_to_trust_the_vote_when_the_model_is_uninformative() -> None:

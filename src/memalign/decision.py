@@ -103,14 +103,33 @@ def first_label(output: OutputType) -> str | None:
 
 
 def example_vote(output: OutputType, hits: Sequence[tuple[Example, float]]) -> float | None:
-    """A similarity-weighted vote of retrieved examples in [-1, 1]: +1 when every labelled
-    neighbour carries the first label, -1 when none does; None when it cannot be taken."""
+    """A similarity-weighted vote of retrieved examples in [-1, 1]. Two labels: +1 when every
+    labelled neighbour carries the first label, -1 when none does. A scale: the neighbours'
+    mean score, -1 at the scale's low end and +1 at its high end. None when it cannot be taken."""
     first = first_label(output)
     labelled = [(e, max(0.0, float(s))) for e, s in hits if e.label is not None]
     total = sum(w for _, w in labelled)
-    if first is None or not labelled or total <= 0:
+    if not labelled or total <= 0:
+        return None
+    if isinstance(output, Scale):
+        mean = sum(w * float(str(e.label)) for e, w in labelled) / total
+        return 2 * (mean - output.low) / (output.high - output.low) - 1
+    if first is None:
         return None
     return sum(w if e.label == first else -w for e, w in labelled) / total
+
+
+def leave_one_out_votes(
+    output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32], k: int
+) -> list[float | None]:
+    """Each example's vote of its k nearest other examples: the vote it would have got had it
+    been judged with the rest of memory, as evidence to fit a decision rule on."""
+    similarity = matrix @ matrix.T
+    votes = []
+    for i in range(len(examples)):
+        others = [int(j) for j in np.argsort(-similarity[i]) if j != i][:k]
+        votes.append(example_vote(output, [(examples[j], float(similarity[i, j])) for j in others]))
+    return votes
 
 
 def blend_evidence(
@@ -120,13 +139,12 @@ def blend_evidence(
     first = first_label(output)
     if first is None or not examples:
         return []
-    similarity = matrix @ matrix.T
     points = []
-    for i, example in enumerate(examples):
+    for example, vote in zip(
+        examples, leave_one_out_votes(output, examples, matrix, k), strict=True
+    ):
         if example.judge_probs is None or example.label is None:
             continue
-        others = [int(j) for j in np.argsort(-similarity[i]) if j != i][:k]
-        vote = example_vote(output, [(examples[j], float(similarity[i, j])) for j in others])
         p_first = normalise(example.judge_probs, output.choices)[first]
         points.append((p_first, vote or 0.0, example.label == first))
     return points

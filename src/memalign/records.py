@@ -140,8 +140,8 @@ class Verdict(BaseModel):
     probabilities: dict[str, float] | None = None
     # How the value was chosen from probabilities (e.g. a fitted threshold), when it was.
     decision: str | None = None
-    # The similarity-weighted label vote of the retrieved examples (binary judges), kept so that
-    # decision rules can be compared on the same verdicts without new model calls.
+    # The similarity-weighted vote of the retrieved examples in [-1, 1] (two labels or a scale:
+    # decision.example_vote), kept so decision rules can be compared on the same verdicts.
     vote: float | None = None
     usage: Usage = Field(default_factory=Usage)
     # Set when no valid value could be obtained; ``value`` is then None, never a default label.

@@ -34,14 +34,14 @@ def test_rules_score_the_same_verdicts_differently(make_judge: Callable[..., Jud
     values = values_by_rule(rules, verdicts)
 
     assert llm.calls == calls  # every rule reuses the verdicts: no model calls
-    assert set(values) == set(RULES)
+    assert set(values) == set(RULES) - {"calibrated"}  # a scale-only rule
     assert values["argmax"] == ["Pass"] * 6  # the bias, uncorrected
     truth = [c.label for c in cases]
     assert values["vote"] == truth  # the retrieved neighbours carry the right label
     assert all(v.vote is not None for v in verdicts)
 
 
-def test_only_argmax_applies_beyond_binary_labels(make_judge: Callable[..., Judge]) -> None:
+def test_only_argmax_applies_to_pairwise(make_judge: Callable[..., Judge]) -> None:
     from memalign import JudgeSpec, Pairwise
 
     spec = JudgeSpec(name="pair", instructions="Which reply is better?", output=Pairwise())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from memalign.bench.scale_rules import scale_rules
 from memalign.decision import (
     EVIDENCE_WINDOW,
     Blend,
@@ -20,15 +21,20 @@ from memalign.decision import (
     value_from_probs,
 )
 from memalign.judge import Judge
-from memalign.judge_spec import FloatScore, Labels, OutputType, Value
+from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
 from memalign.records import Verdict
 
 RULES = {
-    "argmax": "the model's most probable label (pure in-context memory)",
-    "threshold": "P(first label) against a cut fitted on the feedback seen (memalign's default)",
-    "vote": "the similarity-weighted label vote of the k retrieved examples (argmax on a tie)",
-    "blend": "logistic blend of the model's P(first label) and the example vote, fitted on the "
-    "feedback seen",
+    "argmax": "the model's most probable label, or its probability-weighted mean score rounded "
+    "(pure in-context memory)",
+    "threshold": "P(first label) against a cut fitted on the feedback seen (memalign's default "
+    "for two labels)",
+    "calibrated": "the model's mean score mapped linearly onto the mean and spread of the expert "
+    "scores seen, the map that maximises CCC on them (scales)",
+    "vote": "the similarity-weighted label vote, or mean score, of the k retrieved examples "
+    "(argmax on a tie or without examples)",
+    "blend": "the model's P(first label) or mean score blended with the example vote: logistic "
+    "for two labels, least squares then calibrated for scales; fitted on the feedback seen",
 }
 
 Rule = Callable[[Verdict], Value | None]
@@ -78,9 +84,12 @@ def _blend(output: Labels, blend: Blend | None, fallback: Rule) -> Rule:
 
 def rules_for(judge: Judge) -> dict[str, Rule]:
     """The rules that apply to this judge's output under its current memory: argmax for every
-    output; threshold, vote and blend for binary labels, fitted on the stored feedback."""
+    output; threshold, vote and blend for binary labels, and calibrated, vote and blend for
+    scales, fitted on the stored feedback."""
     output = judge.spec.output
     rules = {"argmax": _argmax(output)}
+    if isinstance(output, Scale):
+        return rules | scale_rules(judge, output, rules["argmax"])
     if first_label(output) is None:
         return rules
     assert isinstance(output, Labels)
