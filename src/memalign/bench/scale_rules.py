@@ -4,8 +4,9 @@ A small model's mean score is often squeezed into the middle of the scale or shi
 (the scale metric) charges for both. The feedback seen says how the experts' scores spread, so
 the read-out can be mapped onto it: the linear map that maximises CCC on the evidence matches
 its mean and spread (slope sign(r)·s_y/s_x). The retrieved examples' mean score is a second
-signal, blended in by least squares. Everything is fitted on the judge's calibrated examples
-(those judged before they entered memory), so no model call is added.
+signal, blended in by least squares. Everything is fitted on the probabilities stored with
+each example, so no model call is added: for a scale, those the judge gave the record when it
+arrived, under the memory before it (the calibration pass re-scores binary judges only).
 """
 
 from __future__ import annotations
