@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from memalign import Feedback, Judge
-from memalign.bench.decisions import RULES, rules_for, values_by_rule
+from memalign.bench.decisions import rules_for, values_by_rule
 from memalign.providers import Completion, CompletionRequest
 from memalign.testing import ScriptedLLM
 
@@ -34,16 +34,16 @@ def test_rules_score_the_same_verdicts_differently(make_judge: Callable[..., Jud
     values = values_by_rule(rules, verdicts)
 
     assert llm.calls == calls  # every rule reuses the verdicts: no model calls
-    assert set(values) == set(RULES) - {"calibrated"}  # a scale-only rule
+    assert set(values) == {"argmax", "threshold", "vote", "blend"}
     assert values["argmax"] == ["Pass"] * 6  # the bias, uncorrected
     truth = [c.label for c in cases]
     assert values["vote"] == truth  # the retrieved neighbours carry the right label
     assert all(v.vote is not None for v in verdicts)
 
 
-def test_only_argmax_applies_to_pairwise(make_judge: Callable[..., Judge]) -> None:
+def test_pairwise_gets_a_bias_correction_not_a_vote(make_judge: Callable[..., Judge]) -> None:
     from memalign import JudgeSpec, Pairwise
 
     spec = JudgeSpec(name="pair", instructions="Which reply is better?", output=Pairwise())
     judge = make_judge(spec)
-    assert list(rules_for(judge)) == ["argmax"]
+    assert list(rules_for(judge)) == ["argmax", "offsets"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from memalign.bench.offset_rule import offset_rule
 from memalign.bench.scale_rules import scale_rules
 from memalign.decision import (
     EVIDENCE_WINDOW,
@@ -21,7 +22,7 @@ from memalign.decision import (
     value_from_probs,
 )
 from memalign.judge import Judge
-from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
+from memalign.judge_spec import FloatScore, Labels, OutputType, Pairwise, Scale, Value
 from memalign.records import Verdict
 
 RULES = {
@@ -31,6 +32,8 @@ RULES = {
     "for two labels)",
     "calibrated": "the model's mean score mapped linearly onto the mean and spread of the expert "
     "scores seen, the map that maximises CCC on them (scales)",
+    "offsets": "the most probable choice after per-choice offsets on the log-probabilities, "
+    "fitted on the feedback seen to maximise accuracy (pairwise and many-label judges)",
     "vote": "the similarity-weighted label vote, or mean score, of the k retrieved examples "
     "(argmax on a tie or without examples)",
     "blend": "the model's P(first label) or mean score blended with the example vote: logistic "
@@ -84,12 +87,14 @@ def _blend(output: Labels, blend: Blend | None, fallback: Rule) -> Rule:
 
 def rules_for(judge: Judge) -> dict[str, Rule]:
     """The rules that apply to this judge's output under its current memory: argmax for every
-    output; threshold, vote and blend for binary labels, and calibrated, vote and blend for
-    scales, fitted on the stored feedback."""
+    output; threshold, vote and blend for binary labels; calibrated, vote and blend for scales;
+    offsets for pairwise and many-label judges; each fitted on the stored feedback."""
     output = judge.spec.output
     rules = {"argmax": _argmax(output)}
     if isinstance(output, Scale):
         return rules | scale_rules(judge, output, rules["argmax"])
+    if isinstance(output, Pairwise) or (isinstance(output, Labels) and len(output.labels) > 2):
+        return rules | {"offsets": offset_rule(judge, output, rules["argmax"])}
     if first_label(output) is None:
         return rules
     assert isinstance(output, Labels)
