@@ -134,3 +134,23 @@ def test_an_ablation_reuses_the_unaligned_judge_instead_of_rejudging(tmp_path: P
     wider = CurveConfig(**{**both.__dict__, "memory": "semantic", "test_limit": 7})
     assert "reused_from" not in run_curve(wider, DATA, tmp_path, _models(FakeLLM()))["steps"]["0:0"]
     assert "shard 0 reused from another condition" in markdown(results, "memalign bench …")
+
+
+@needs_data
+def test_guideline_checks_are_scored_and_costed_when_asked(tmp_path: Path) -> None:
+    config = CurveConfig(
+        dataset="code_review_python",
+        model="fake",
+        shards=(0, 4),
+        seeds=(0,),
+        test_limit=3,
+        checks=True,
+    )
+    assert config.run_name.endswith("__checks")
+    step = run_curve(config, DATA, tmp_path, _models(FakeLLM()))["steps"]["0:4"]
+    assert "checks" in step["unseen_by_rule"]
+    # The fake model gives no probabilities: nothing to fit the blend on, so no check is asked
+    # of the test cases and the rule keeps the judge's values.
+    assert step["checks"]["guidelines"] >= 1 and step["checks"]["blend"] is None
+    assert step["checks"]["usage"]["llm_calls"] == 0
+    assert step["unseen_by_rule"]["checks"] == step["unseen_quality"]

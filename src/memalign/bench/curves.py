@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from memalign.bench.datasets import DATASETS, BenchDataset
 from memalign.bench.decisions import rules_for, values_by_rule
+from memalign.bench.guideline_checks import score_checks
 from memalign.bench.provenance import environment
+from memalign.decision import first_label
 from memalign.errors import NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import FloatScore, OutputType, Pairwise, Scale, Value
@@ -44,6 +46,8 @@ class CurveConfig:
     signal: Signal = "both"
     memory: MemoryMode = "both"
     decision: Literal["llm", "blend"] = "llm"
+    # Also score the ``checks`` rule: each guideline asked as its own yes/no call (binary labels).
+    checks: bool = False
     reference_price: str = "openai/gpt-4.1-mini"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -53,6 +57,8 @@ class CurveConfig:
         name = f"{self.dataset}__{model}__signal-{self.signal}__memory-{self.memory}"
         if self.example_chars is not None:
             name = f"{name}__example-chars-{self.example_chars}"
+        if self.checks:
+            name = f"{name}__checks"
         return name if self.decision == "llm" else f"{name}__decision-{self.decision}"
 
 
@@ -232,6 +238,11 @@ def run_curve(
                 rules = rules_for(judge)
                 seen_by_rule = values_by_rule(rules, seen_v)
                 test_by_rule = values_by_rule(rules, test_v)
+                checks = None
+                if config.checks and first_label(spec.output) is not None:
+                    test_by_rule["checks"], checks = score_checks(
+                        judge, order[:shard], [r.case for r in test], test_v
+                    )
                 step.update(
                     status="scored",
                     memory_version=judge.version,
@@ -250,6 +261,7 @@ def run_curve(
                         for name, values in test_by_rule.items()
                     },
                     decision=next((v.decision for v in test_v if v.decision), None),
+                    checks=checks,
                     test_verdicts=[
                         {"p": v.probabilities, "vote": v.vote, "value": v.value} for v in test_v
                     ],

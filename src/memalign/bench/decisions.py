@@ -36,6 +36,9 @@ RULES = {
     "fitted on the feedback seen to maximise accuracy (pairwise and many-label judges)",
     "vote": "the similarity-weighted label vote, or mean score, of the k retrieved examples "
     "(argmax on a tie or without examples)",
+    "checks": "logistic blend of the model's P(first label) and the mean P(yes) of each guideline "
+    "asked as its own yes/no check, fitted on the records seen (costs one call per guideline per "
+    "case; `--checks`)",
     "blend": "the model's P(first label) or mean score blended with the example vote: logistic "
     "for two labels, least squares then calibrated for scales; fitted on the feedback seen",
 }

@@ -46,6 +46,12 @@ def bench(
     signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
     memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
     decision: Annotated[str, typer.Option("--decision", help="llm | blend")] = "llm",
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks", help="Also score each guideline asked as its own yes/no call (costs calls)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a learning curve on a dataset (resumes from --out after an interruption)."""
@@ -70,6 +76,7 @@ def bench(
         signal=cast(Signal, signal),
         memory=cast(MemoryMode, memory),
         decision="blend" if decision == "blend" else "llm",
+        checks=checks,
     )
 
     def models() -> dict[str, object]:
