@@ -36,13 +36,16 @@ def _record(i: int, quality: int) -> Feedback:
 
 
 def test_ccc_map_matches_the_experts_spread() -> None:
-    xs, ys = [2.9, 3.0, 3.1, 3.2], [1.0, 2.0, 4.0, 5.0]
+    xs = [2.8 + 0.05 * i for i in range(10)]
+    ys = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
     mapped = fit_ccc_map(xs, ys)
     assert mapped is not None
     assert ccc([mapped(x) for x in xs], ys) > ccc(xs, ys) + 0.5
-    assert fit_ccc_map(xs[:3], ys[:3]) is None  # too little evidence
-    assert fit_ccc_map([3.0] * 4, ys) is None  # nothing to spread
-    assert fit_ccc_map([1.0, 2.0, 1.0, 2.0], [1.0, 1.0, 2.0, 2.0]) is None  # no correlation
+    assert fit_ccc_map(xs[:9], ys[:9]) is None  # too little evidence
+    assert fit_ccc_map([3.0] * 10, ys) is None  # nothing to spread
+    assert fit_ccc_map(xs, ys[::-1]) is None  # would reverse the judge: not calibration
+    flat = [1.0, 2.0, 1.0, 2.0, 1.5, 2.0, 1.0, 2.0, 1.0, 1.5]  # same mean for either score
+    assert fit_ccc_map(flat, [1.0] * 5 + [2.0] * 5) is None  # no correlation
 
 
 def test_scale_rules_undo_a_squeezed_read_out(make_judge: Callable[..., Judge]) -> None:
@@ -50,7 +53,7 @@ def test_scale_rules_undo_a_squeezed_read_out(make_judge: Callable[..., Judge]) 
     judge = make_judge(
         JudgeSpec(name="trip", instructions="Rate the reply.", output=SCALE), llm=llm
     )
-    judge.align([_record(i, 1 + i % 5) for i in range(15)])
+    judge.align([_record(i, 1 + i % 5) for i in range(25)])
     cases = [_record(100 + i, 1 + i % 5) for i in range(10)]
     verdicts = judge.judge_many([c.case for c in cases], rationale=False)
     calls = llm.calls

@@ -3,10 +3,11 @@
 A small model's mean score is often squeezed into the middle of the scale or shifted, and CCC
 (the scale metric) charges for both. The feedback seen says how the experts' scores spread, so
 the read-out can be mapped onto it: the linear map that maximises CCC on the evidence matches
-its mean and spread (slope sign(r)·s_y/s_x). The retrieved examples' mean score is a second
-signal, blended in by least squares. Everything is fitted on the probabilities stored with
-each example, so no model call is added: for a scale, those the judge gave the record when it
-arrived, under the memory before it (the calibration pass re-scores binary judges only).
+its mean and spread (slope s_y/s_x; fitted only when the two correlate positively). The
+retrieved examples' mean score is a second signal, blended in by least squares. Everything is
+fitted on the probabilities stored with each example, so no model call is added: for a scale,
+those the judge gave the record when it arrived, under the memory before it (the calibration
+pass re-scores binary judges only).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from memalign.records import Verdict
 
 Rule = Callable[[Verdict], Value | None]
 
-MIN_EVIDENCE = 4
+# About ten points per fitted parameter: on the 10 records of travel_agent_reply's first shard the
+# 1.5B's read-out correlated *negatively* with the experts by chance, and the map and blend fitted
+# on them scored CCC -0.21 and -0.51 on the test split (argmax 0.12).
+MIN_EVIDENCE = 10
+MIN_BLEND_EVIDENCE = 20
 
 
 def expected_score(output: Scale, probs: Mapping[str, float]) -> float:
@@ -50,17 +55,18 @@ class LinearMap:
 
 
 def fit_ccc_map(xs: Sequence[float], ys: Sequence[float]) -> LinearMap | None:
-    """The linear map of ``xs`` with the highest CCC against ``ys``; None without enough
-    evidence or any correlation to keep."""
+    """The linear map of ``xs`` with the highest CCC against ``ys``, among those that keep the
+    read-out's order; None without enough evidence or a positive correlation. (With r < 0 the
+    CCC-best map would reverse the judge, which on a few points is trusting noise.)"""
     if len(xs) < MIN_EVIDENCE:
         return None
     sx, sy = statistics.pstdev(xs), statistics.pstdev(ys)
     if sx == 0 or sy == 0:
         return None
     r = float(np.corrcoef(xs, ys)[0, 1])
-    if not r or np.isnan(r):
+    if np.isnan(r) or r <= 0:
         return None
-    slope = (sy / sx) * (1 if r > 0 else -1)
+    slope = sy / sx
     return LinearMap(slope, statistics.fmean(ys) - slope * statistics.fmean(xs))
 
 
@@ -77,7 +83,7 @@ def scale_rules(judge: Judge, output: Scale, argmax: Rule) -> dict[str, Rule]:
     voted = [(x, v, y) for x, v, y in points if v is not None]
     weights = None
     combined = None
-    if len(voted) >= MIN_EVIDENCE:
+    if len(voted) >= MIN_BLEND_EVIDENCE:
         design = np.array([[x, vote_score(output, v), 1.0] for x, v, _ in voted])
         target = np.array([y for _, _, y in voted])
         weights = np.linalg.lstsq(design, target, rcond=None)[0]
