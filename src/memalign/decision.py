@@ -68,6 +68,11 @@ def fit_threshold(
     return Threshold(best, len(points))
 
 
+def expected_score(output: Scale, probs: Mapping[str, float]) -> float:
+    """The probability-weighted mean score."""
+    return sum(int(c) * p for c, p in normalise(probs, output.choices).items())
+
+
 def value_from_probs(
     output: OutputType, probs: Mapping[str, float], threshold: Threshold | None = None
 ) -> Value:
@@ -79,8 +84,7 @@ def value_from_probs(
     if threshold is not None and isinstance(output, Labels) and len(output.labels) == 2:
         return output.labels[0] if dist[output.labels[0]] >= threshold.value else output.labels[1]
     if isinstance(output, Scale):
-        expected = sum(int(c) * p for c, p in dist.items())
-        return min(output.high, max(output.low, round(expected)))
+        return min(output.high, max(output.low, round(expected_score(output, probs))))
     # Ties resolve to the first choice in the user's order, deterministically.
     return max(output.choices, key=lambda c: dist[c])
 

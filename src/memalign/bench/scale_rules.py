@@ -13,12 +13,12 @@ pass re-scores binary judges only).
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from memalign.decision import EVIDENCE_WINDOW, leave_one_out_votes, normalise
+from memalign.decision import EVIDENCE_WINDOW, expected_score, leave_one_out_votes
 from memalign.judge import Judge
 from memalign.judge_spec import Scale, Value
 from memalign.records import Verdict
@@ -30,10 +30,6 @@ Rule = Callable[[Verdict], Value | None]
 # on them scored CCC -0.21 and -0.51 on the test split (argmax 0.12).
 MIN_EVIDENCE = 10
 MIN_BLEND_EVIDENCE = 20
-
-
-def expected_score(output: Scale, probs: Mapping[str, float]) -> float:
-    return sum(int(c) * p for c, p in normalise(probs, output.choices).items())
 
 
 def vote_score(output: Scale, vote: float) -> float:
