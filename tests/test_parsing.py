@@ -50,6 +50,16 @@ def test_guidelines_parse() -> None:
     assert parse_guidelines(text) == [("Open with an apology.", ["r1"])]
 
 
+def test_a_truncated_guidelines_answer_keeps_the_guidelines_written_in_full() -> None:
+    full = '{"text": "State the total price.", "sources": ["r1", "r2"]}'
+    cut = f'{{"guidelines": [{full}, {full},\n {{"text": "State the tot'
+    rule = ("State the total price.", ["r1", "r2"])
+    assert parse_guidelines(cut) == [rule, rule]
+    assert parse_guidelines(f'{{"guidelines": [{full}') == [rule]
+    with pytest.raises(ParseError):
+        parse_guidelines('{"guidelines": [{"text": "State the tot')
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda inner: (

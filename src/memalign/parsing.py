@@ -144,10 +144,37 @@ def parse_verdict(text: str, output: OutputType) -> tuple[str | int | float, str
         raise ParseError("could not read a value from model output", text=text) from None
 
 
+def complete_items(text: str, key: str) -> list[Any]:
+    """The elements of the JSON array under ``key`` that were written in full, in order.
+
+    For an answer cut off by the token limit (small models repeat themselves until they hit
+    it): the elements before the cut are as good as in a closed array.
+    """
+    start = re.search(rf'"{re.escape(key)}"\s*:\s*\[', text)
+    if start is None:
+        return []
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+    index = start.end()
+    while True:
+        while index < len(text) and text[index] in " \t\r\n,":
+            index += 1
+        if index >= len(text) or text[index] == "]":
+            return items
+        try:
+            item, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            return items
+        items.append(item)
+
+
 def parse_guidelines(text: str) -> list[tuple[str, list[str]]]:
-    """Read ``{"guidelines": [{"text": ..., "sources": [...]}]}`` as (text, sources) pairs."""
-    data = parse_json_object(text)
-    items = data.get("guidelines")
+    """Read ``{"guidelines": [{"text": ..., "sources": [...]}]}`` as (text, sources) pairs; of a
+    truncated answer, the guidelines written in full."""
+    try:
+        items = parse_json_object(text).get("guidelines")
+    except ParseError:
+        items = complete_items(text, "guidelines") or None
     if not isinstance(items, list):
         raise ParseError("expected a 'guidelines' list", text=text)
     result: list[tuple[str, list[str]]] = []

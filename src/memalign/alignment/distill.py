@@ -23,6 +23,9 @@ from memalign.records import Feedback, Guideline
 from memalign.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
 
 CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
+# Per reflection call. A grammar-constrained small model can otherwise repeat one guideline
+# until the token limit cuts the answer off (measured: the 1.5B on travel_agent_reply).
+MAX_PROPOSALS = 8
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -102,16 +105,21 @@ def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
 def validated(
     proposals: Sequence[tuple[str, list[str]]], allowed: dict[str, Feedback]
 ) -> list[Candidate]:
-    """Keep proposals citing at least one item of this call and grounded in expert words."""
-    kept: list[Candidate] = []
+    """Keep proposals citing at least one item of this call and grounded in expert words; a
+    proposal repeated word for word is kept once, citing what all its copies cited."""
+    kept: dict[str, Candidate] = {}
     for text, sources in proposals:
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
         if not cited:
             continue
         if copies_case_text(text, [allowed[s] for s in cited]):
             continue
-        kept.append(Candidate(text, cited))
-    return kept
+        key = " ".join(_WORD.findall(text.casefold()))
+        if key in kept:
+            cited = tuple(dict.fromkeys([*kept[key].sources, *cited]))
+            text = kept[key].text
+        kept[key] = Candidate(text, cited)
+    return list(kept.values())
 
 
 def reflect(
@@ -128,6 +136,7 @@ def reflect(
             "properties": {
                 "guidelines": {
                     "type": "array",
+                    "maxItems": MAX_PROPOSALS,
                     "items": {
                         "type": "object",
                         "properties": {
