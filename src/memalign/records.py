@@ -165,6 +165,10 @@ class AlignmentReport(BaseModel):
     records_unchanged: int = 0
     records_rejected: int = 0
     rejected: list[RejectedRecord] = Field(default_factory=list)
+    # What the reflection model wrote, before the guards (no cited item of its call, copied
+    # case text, a repeat) and consolidation: "why was nothing learned?" starts here.
+    guidelines_proposed: int = 0
+    reflection_unreadable: int = 0
     guidelines_added: int = 0
     guidelines_merged: int = 0
     guidelines_removed: int = 0

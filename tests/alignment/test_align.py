@@ -162,10 +162,22 @@ def test_guidelines_without_valid_sources_are_dropped(make_judge: Callable[..., 
     )
     llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
     judge = make_judge(llm=llm)
-    judge.align(feedback_batch(), detect_disagreements=False)
+    report = judge.align(feedback_batch(), detect_disagreements=False)
     assert [(g.text, g.sources) for g in judge.guidelines()] == [
         ("Cite the ticket number.", ["r2"])
     ]
+    assert (report.guidelines_proposed, report.guidelines_added) == (3, 1)
+    assert report.reflection_unreadable == 0
+
+
+def test_an_unreadable_reflection_answer_is_counted_not_fatal(
+    make_judge: Callable[..., Judge],
+) -> None:
+    llm = ScriptedLLM(lambda r: "Sure! Here are" if r.purpose == "distill" else '{"value": "Pass"}')
+    judge = make_judge(llm=llm)
+    report = judge.align(feedback_batch(), detect_disagreements=False)
+    assert report.examples_added == 3 and judge.guidelines() == []
+    assert (report.guidelines_proposed, report.reflection_unreadable) == (0, 1)
 
 
 def test_a_reflection_answer_cut_off_while_repeating_keeps_its_guidelines(
@@ -182,7 +194,7 @@ def test_a_reflection_answer_cut_off_while_repeating_keeps_its_guidelines(
     llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
     judge = make_judge(llm=llm)
     report = judge.align(feedback_batch(), detect_disagreements=False)
-    assert report.guidelines_added == 2
+    assert (report.guidelines_proposed, report.guidelines_added) == (7, 2)
     assert sorted((g.text, g.sources) for g in judge.guidelines()) == [
         ("Always state the total with taxes and fees.", ["r1", "r2"]),
         ("Quote the ticket number.", ["r2"]),

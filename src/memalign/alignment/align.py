@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from memalign.accounting import Meter
 from memalign.alignment.consolidate import consolidate
-from memalign.alignment.distill import DistillItem, distill
+from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.forget import plan_removal
 from memalign.decision import agrees
 from memalign.errors import InputError, LabelError
@@ -183,7 +183,7 @@ def align(
             for r in incoming
             if r.feedback or agreement[r.id] is not True
         ]
-        candidates = (
+        distilled = (
             distill(
                 judge.reflection,
                 spec,
@@ -192,10 +192,10 @@ def align(
                 meter,
             )
             if spec.memory.use_guidelines
-            else []
+            else Distillation([])
         )
         merged = consolidate(
-            candidates,
+            distilled.candidates,
             existing,
             spec=spec,
             reflection=judge.reflection,
@@ -247,6 +247,8 @@ def align(
             judge.episodic.scrub()
             judge.store.compact(vacuum=False)
         report.memory_version = version
+        report.guidelines_proposed = distilled.proposed
+        report.reflection_unreadable = distilled.unreadable
         report.guidelines_added = len(merged.added)
         report.guidelines_merged = merged.merged
         report.guidelines_removed = len(removal.delete_guidelines) + merged.retired

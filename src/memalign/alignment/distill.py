@@ -41,6 +41,17 @@ class Candidate:
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Distillation:
+    """The candidates, and what the reflection model wrote to get them: proposals that cite no
+    item of their call, copy case text or repeat another are in ``proposed`` but not in
+    ``candidates``; ``unreadable`` counts answers nothing could be read from."""
+
+    candidates: list[Candidate]
+    proposed: int = 0
+    unreadable: int = 0
+
+
 def render_item(item: DistillItem, spec: JudgeSpec, boundary: str = "case") -> str:
     record = item.record
     lines = [
@@ -128,7 +139,8 @@ def reflect(
     meter: Meter,
     purpose: Purpose,
     **values: str,
-) -> list[tuple[str, list[str]]]:
+) -> list[tuple[str, list[str]]] | None:
+    """The (text, sources) proposals of one reflection call; None when the answer is unreadable."""
     request = CompletionRequest(
         messages=(Message("user", prompts.render(template, **values)),),
         schema={
@@ -157,7 +169,7 @@ def reflect(
         return parse_guidelines(completion.text)
     except ParseError:
         # A reflection answer that can't be read adds nothing; it must not fail alignment.
-        return []
+        return None
 
 
 def distill(
@@ -166,9 +178,9 @@ def distill(
     items: Sequence[DistillItem],
     existing: Sequence[Guideline],
     meter: Meter,
-) -> list[Candidate]:
+) -> Distillation:
     if not items:
-        return []
+        return Distillation([])
     by_id = {item.record.id: item.record for item in items}
     items_by_id = {item.record.id: item for item in items}
     # Rendered once to pack batches; every call re-renders its batch with a fresh boundary of
@@ -177,7 +189,7 @@ def distill(
     existing_text = render_guidelines(existing) or "(none yet)"
     budget = max(500, spec.memory.distill_token_budget - estimate_tokens(existing_text) - 400)
 
-    def one(batch: list[tuple[str, str]]) -> list[Candidate]:
+    def one(batch: list[tuple[str, str]]) -> Distillation:
         boundary = new_boundary(*(text for _, text in batch))
         proposals = reflect(
             client,
@@ -190,15 +202,25 @@ def distill(
             boundary=boundary,
             items="\n\n".join(render_item(items_by_id[rid], spec, boundary) for rid, _ in batch),
         )
-        return validated(proposals, {rid: by_id[rid] for rid, _ in batch})
+        if proposals is None:
+            return Distillation([], unreadable=1)
+        return Distillation(
+            validated(proposals, {rid: by_id[rid] for rid, _ in batch}), proposed=len(proposals)
+        )
 
     # Batches see the same existing guidelines and are independent, so they run concurrently
     # up to the provider's limit; consolidation then merges their proposals in batch order.
     work = batches(rendered, budget)
     if len(work) == 1 or client.max_concurrency == 1:
-        return [c for batch in work for c in one(batch)]
-    with ThreadPoolExecutor(max_workers=min(len(work), client.max_concurrency)) as pool:
-        return [c for found in pool.map(one, work) for c in found]
+        found = [one(batch) for batch in work]
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(work), client.max_concurrency)) as pool:
+            found = list(pool.map(one, work))
+    return Distillation(
+        [c for part in found for c in part.candidates],
+        proposed=sum(part.proposed for part in found),
+        unreadable=sum(part.unreadable for part in found),
+    )
 
 
 def redistill(
@@ -221,5 +243,5 @@ def redistill(
         boundary=boundary,
         items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
-    kept = validated(proposals, allowed)
+    kept = validated(proposals or [], allowed)
     return kept[0] if kept else None

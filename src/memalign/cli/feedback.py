@@ -66,8 +66,14 @@ def render_report(report: AlignmentReport) -> None:
     )
     console.print(table)
     console.print(
-        f"guidelines: +{report.guidelines_added} added, {report.guidelines_merged} merged, "
-        f"{report.guidelines_removed} removed · examples: +{report.examples_added}",
+        f"guidelines: {report.guidelines_proposed} proposed, +{report.guidelines_added} added, "
+        f"{report.guidelines_merged} merged, {report.guidelines_removed} removed"
+        + (
+            f" ({report.reflection_unreadable} unreadable reflection answers)"
+            if report.reflection_unreadable
+            else ""
+        )
+        + f" · examples: +{report.examples_added}",
         highlight=False,
     )
     for guideline in report.new_guidelines:
