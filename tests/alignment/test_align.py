@@ -170,6 +170,27 @@ def test_guidelines_without_valid_sources_are_dropped(make_judge: Callable[..., 
     assert report.reflection_unreadable == 0
 
 
+def test_a_guideline_citing_a_placeholder_is_attributed_to_the_feedback_it_restates(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """The 1.5B on pairwise_summary_preference cited the format's "<item id>" literally."""
+    answer = json.dumps(
+        {
+            "guidelines": [
+                {"text": "Every reply must open with an apology.", "sources": ["<item id>"]},
+                {"text": "Be concise and friendly.", "sources": ["<item id>"]},
+            ]
+        }
+    )
+    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
+    judge = make_judge(llm=llm)
+    report = judge.align(feedback_batch(), detect_disagreements=False)
+    assert [(g.text, g.sources) for g in judge.guidelines()] == [
+        ("Every reply must open with an apology.", ["r1"])
+    ]
+    assert (report.guidelines_proposed, report.guidelines_added) == (2, 1)
+
+
 def test_an_unreadable_reflection_answer_is_counted_not_fatal(
     make_judge: Callable[..., Judge],
 ) -> None:

@@ -26,6 +26,9 @@ CASE_CHARS = 600  # per case field in reflection prompts: enough to see the poin
 # Per reflection call. A grammar-constrained small model can otherwise repeat one guideline
 # until the token limit cuts the answer off (measured: the 1.5B on travel_agent_reply).
 MAX_PROPOSALS = 8
+# Shared word trigrams that tie an uncited guideline to an item's feedback: one can be chance
+# ("in the source"), two restate it.
+QUOTE_TRIGRAMS = 2
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -113,14 +116,31 @@ def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
     return from_case >= 0.5 and from_expert < 0.5
 
 
+def quoted_by(text: str, records: Sequence[Feedback]) -> tuple[str, ...]:
+    """The records whose expert label and feedback share at least ``QUOTE_TRIGRAMS`` word
+    trigrams with ``text``: the items a guideline restates, whatever it cites."""
+    grams = _trigrams(text)
+    return tuple(
+        r.id
+        for r in records
+        if len(grams & _trigrams(f"{r.label or ''} {r.feedback or ''}")) >= QUOTE_TRIGRAMS
+    )
+
+
 def validated(
     proposals: Sequence[tuple[str, list[str]]], allowed: dict[str, Feedback]
 ) -> list[Candidate]:
     """Keep proposals citing at least one item of this call and grounded in expert words; a
-    proposal repeated word for word is kept once, citing what all its copies cited."""
+    proposal repeated word for word is kept once, citing what all its copies cited.
+
+    A proposal that cites nothing of this call (small models copy the format's ``<item id>``
+    placeholder) is attributed to the items whose feedback it restates, if any.
+    """
     kept: dict[str, Candidate] = {}
     for text, sources in proposals:
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
+        if not cited:
+            cited = quoted_by(text, list(allowed.values()))
         if not cited:
             continue
         if copies_case_text(text, [allowed[s] for s in cited]):
