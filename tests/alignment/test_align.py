@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from memalign import Feedback, InputError, Judge, JudgeSpec, LabelError, Scale
+from memalign import AlignmentReport, Feedback, InputError, Judge, JudgeSpec, LabelError, Scale
 from memalign.providers import CompletionRequest
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
@@ -21,6 +21,15 @@ class CountingFake(FakeLLM):
     def complete(self, request: CompletionRequest):  # type: ignore[no-untyped-def]
         self.purposes.append(request.purpose)
         return super().complete(request)
+
+
+def _align_with_reflection(
+    make_judge: Callable[..., Judge], answer: str
+) -> tuple[Judge, AlignmentReport, ScriptedLLM]:
+    """Align the standard batch with ``answer`` as every reflection answer (judge says Pass)."""
+    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
+    judge = make_judge(llm=llm)
+    return judge, judge.align(feedback_batch(), detect_disagreements=False), llm
 
 
 def test_labels_are_stored_in_the_judges_spelling(make_judge: Callable[..., Judge]) -> None:
@@ -160,9 +169,7 @@ def test_guidelines_without_valid_sources_are_dropped(make_judge: Callable[..., 
             ]
         }
     )
-    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
-    judge = make_judge(llm=llm)
-    report = judge.align(feedback_batch(), detect_disagreements=False)
+    judge, report, _ = _align_with_reflection(make_judge, answer)
     assert [(g.text, g.sources) for g in judge.guidelines()] == [
         ("Cite the ticket number.", ["r2"])
     ]
@@ -182,9 +189,7 @@ def test_a_guideline_citing_a_placeholder_is_attributed_to_the_feedback_it_resta
             ]
         }
     )
-    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
-    judge = make_judge(llm=llm)
-    report = judge.align(feedback_batch(), detect_disagreements=False)
+    judge, report, _ = _align_with_reflection(make_judge, answer)
     assert [(g.text, g.sources) for g in judge.guidelines()] == [
         ("Every reply must open with an apology.", ["r1"])
     ]
@@ -194,9 +199,7 @@ def test_a_guideline_citing_a_placeholder_is_attributed_to_the_feedback_it_resta
 def test_an_unreadable_reflection_answer_is_counted_not_fatal(
     make_judge: Callable[..., Judge],
 ) -> None:
-    llm = ScriptedLLM(lambda r: "Sure! Here are" if r.purpose == "distill" else '{"value": "Pass"}')
-    judge = make_judge(llm=llm)
-    report = judge.align(feedback_batch(), detect_disagreements=False)
+    judge, report, _ = _align_with_reflection(make_judge, "Sure! Here are")
     assert report.examples_added == 3 and judge.guidelines() == []
     assert (report.guidelines_proposed, report.reflection_unreadable) == (0, 1)
 
@@ -212,9 +215,7 @@ def test_a_reflection_answer_cut_off_while_repeating_keeps_its_guidelines(
         + ", ".join([repeated] * 6)
         + ', {"text": "Always state the'
     )
-    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Pass"}')
-    judge = make_judge(llm=llm)
-    report = judge.align(feedback_batch(), detect_disagreements=False)
+    judge, report, llm = _align_with_reflection(make_judge, answer)
     assert (report.guidelines_proposed, report.guidelines_added) == (7, 2)
     assert sorted((g.text, g.sources) for g in judge.guidelines()) == [
         ("Always state the total with taxes and fees.", ["r1", "r2"]),
