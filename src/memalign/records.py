@@ -157,6 +157,16 @@ class RejectedRecord(BaseModel):
     reason: str
 
 
+class DroppedGuideline(BaseModel):
+    """A proposal the distillation guards refused, shown so an engineer can see what the
+    reflection model wrote: ``uncited`` rests on no item of its call (neither cited nor
+    restating an item's feedback), ``copies_case_text`` is lifted from judged text rather than
+    from the experts' words (a possible injection)."""
+
+    text: str
+    reason: Literal["uncited", "copies_case_text"]
+
+
 class AlignmentReport(BaseModel):
     judge: str
     memory_version: int
@@ -168,6 +178,7 @@ class AlignmentReport(BaseModel):
     # What the reflection model wrote, before the guards (no cited item of its call, copied
     # case text, a repeat) and consolidation: "why was nothing learned?" starts here.
     guidelines_proposed: int = 0
+    guidelines_dropped: list[DroppedGuideline] = Field(default_factory=list)
     reflection_unreadable: int = 0
     guidelines_added: int = 0
     guidelines_merged: int = 0

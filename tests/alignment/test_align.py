@@ -174,6 +174,10 @@ def test_guidelines_without_valid_sources_are_dropped(make_judge: Callable[..., 
         ("Cite the ticket number.", ["r2"])
     ]
     assert (report.guidelines_proposed, report.guidelines_added) == (3, 1)
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
+        ("Invented rule.", "uncited"),
+        ("Rule with no source.", "uncited"),
+    ]
     assert report.reflection_unreadable == 0
 
 
@@ -244,8 +248,11 @@ def test_case_text_cannot_become_a_guideline(make_judge: Callable[..., Judge]) -
         label="Fail",
         feedback="Replies must not invent policies.",
     )
-    judge.align([record], detect_disagreements=False)
+    report = judge.align([record], detect_disagreements=False)
     assert [g.text for g in judge.guidelines()] == ["Replies must not invent policies."]
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
+        (injected, "copies_case_text")
+    ]
     llm_request = next(r for r in llm.requests if r.purpose == "distill")
     prompt = llm_request.messages[0].content
     boundary = re.search(r"<(data-[0-9a-f]{16})>", prompt)

@@ -88,6 +88,20 @@ def test_align_reports_and_is_incremental(cli: Invoke, judge: str, tmp_path: Pat
     assert table.exit_code == 0 and "unchanged" in table.output
 
 
+def test_align_shows_the_guidelines_it_dropped(  # type: ignore[no-untyped-def]
+    cli: Invoke, judge: str, tmp_path: Path, monkeypatch
+) -> None:
+    from memalign.testing import FakeLLM
+
+    answer = json.dumps({"guidelines": [{"text": "Made-up rule.", "sources": ["nobody"]}]})
+    monkeypatch.setattr(FakeLLM, "_reflect", staticmethod(lambda prompt, single: answer))
+    file = write_jsonl(tmp_path / "feedback.jsonl", FEEDBACK)
+    result = cli("align", judge, str(file))
+    assert result.exit_code == 0, result.output
+    assert "1 proposed, +0 added" in result.output
+    assert "dropped (uncited): Made-up rule." in result.output
+
+
 def test_align_from_csv_with_a_field_map(cli: Invoke, judge: str, tmp_path: Path) -> None:
     file = tmp_path / "feedback.csv"
     file.write_text(

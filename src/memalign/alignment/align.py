@@ -248,6 +248,7 @@ def align(
             judge.store.compact(vacuum=False)
         report.memory_version = version
         report.guidelines_proposed = distilled.proposed
+        report.guidelines_dropped = list(distilled.dropped)
         report.reflection_unreadable = distilled.unreadable
         report.guidelines_added = len(merged.added)
         report.guidelines_merged = merged.merged

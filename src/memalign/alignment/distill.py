@@ -19,7 +19,7 @@ from memalign.judge_spec import JudgeSpec, Value
 from memalign.model_client import ModelClient
 from memalign.parsing import parse_guidelines
 from memalign.providers import CompletionRequest, Message, Purpose
-from memalign.records import Feedback, Guideline
+from memalign.records import DroppedGuideline, Feedback, Guideline
 from memalign.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
 
 CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
@@ -46,12 +46,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Distillation:
-    """The candidates, and what the reflection model wrote to get them: proposals that cite no
-    item of their call, copy case text or repeat another are in ``proposed`` but not in
-    ``candidates``; ``unreadable`` counts answers nothing could be read from."""
+    """The candidates, and what the reflection model wrote to get them: ``proposed`` counts
+    every proposal, ``dropped`` holds those the guards refused (a repeat merges into its first
+    copy instead), ``unreadable`` counts answers nothing could be read from."""
 
     candidates: list[Candidate]
     proposed: int = 0
+    dropped: tuple[DroppedGuideline, ...] = ()
     unreadable: int = 0
 
 
@@ -129,7 +130,7 @@ def quoted_by(text: str, records: Sequence[Feedback]) -> tuple[str, ...]:
 
 def validated(
     proposals: Sequence[tuple[str, list[str]]], allowed: dict[str, Feedback]
-) -> list[Candidate]:
+) -> Distillation:
     """Keep proposals citing at least one item of this call and grounded in expert words; a
     proposal repeated word for word is kept once, citing what all its copies cited.
 
@@ -137,20 +138,23 @@ def validated(
     placeholder) is attributed to the items whose feedback it restates, if any.
     """
     kept: dict[str, Candidate] = {}
+    dropped: list[DroppedGuideline] = []
     for text, sources in proposals:
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
         if not cited:
             cited = quoted_by(text, list(allowed.values()))
         if not cited:
+            dropped.append(DroppedGuideline(text=text, reason="uncited"))
             continue
         if copies_case_text(text, [allowed[s] for s in cited]):
+            dropped.append(DroppedGuideline(text=text, reason="copies_case_text"))
             continue
         key = " ".join(_WORD.findall(text.casefold()))
         if key in kept:
             cited = tuple(dict.fromkeys([*kept[key].sources, *cited]))
             text = kept[key].text
         kept[key] = Candidate(text, cited)
-    return list(kept.values())
+    return Distillation(list(kept.values()), proposed=len(proposals), dropped=tuple(dropped))
 
 
 def reflect(
@@ -224,9 +228,7 @@ def distill(
         )
         if proposals is None:
             return Distillation([], unreadable=1)
-        return Distillation(
-            validated(proposals, {rid: by_id[rid] for rid, _ in batch}), proposed=len(proposals)
-        )
+        return validated(proposals, {rid: by_id[rid] for rid, _ in batch})
 
     # Batches see the same existing guidelines and are independent, so they run concurrently
     # up to the provider's limit; consolidation then merges their proposals in batch order.
@@ -239,6 +241,7 @@ def distill(
     return Distillation(
         [c for part in found for c in part.candidates],
         proposed=sum(part.proposed for part in found),
+        dropped=tuple(d for part in found for d in part.dropped),
         unreadable=sum(part.unreadable for part in found),
     )
 
@@ -263,5 +266,5 @@ def redistill(
         boundary=boundary,
         items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
-    kept = validated(proposals or [], allowed)
+    kept = validated(proposals or [], allowed).candidates
     return kept[0] if kept else None

@@ -82,6 +82,14 @@ def render_report(report: AlignmentReport) -> None:
             highlight=False,
             markup=False,
         )
+    for dropped in report.guidelines_dropped:
+        # Shown so an expert can see what was refused and why, e.g. to add the missing feedback.
+        console.print(
+            f"  dropped ({dropped.reason.replace('_', ' ')}): {dropped.text}",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
     usage = report.usage
     cost = "n/a" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
     console.print(
