@@ -261,6 +261,25 @@ def test_case_text_cannot_become_a_guideline(make_judge: Callable[..., Judge]) -
     assert prompt.index(f"<{tag}>\n<inputs>") < prompt.index(injected) < prompt.rindex(f"</{tag}>")
 
 
+def test_case_text_cited_to_another_item_is_still_dropped(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """The 1.5B on FinanceBench copied one item's case text and cited a different item."""
+    lifted = "AMD sells server microprocessors and graphics processing units for data centers"
+    answer = json.dumps({"guidelines": [{"text": lifted, "sources": ["clean"]}]})
+    llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else '{"value": "Fail"}')
+    judge = make_judge(llm=llm)
+    records = [
+        Feedback(id="source", inputs="What does AMD sell?", outputs=f"{lifted}.", label="Pass"),
+        Feedback(id="clean", inputs="hi", outputs="Hello.", label="Fail"),
+    ]
+    report = judge.align(records, detect_disagreements=False)
+    assert llm.requests and judge.guidelines() == []
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
+        (lifted, "copies_case_text")
+    ]
+
+
 def test_bad_records_raise_or_are_rejected(make_judge: Callable[..., Judge]) -> None:
     judge = make_judge()
     bad = [*feedback_batch(), Feedback(id="z", inputs="q", outputs="a", label="Maybe")]
