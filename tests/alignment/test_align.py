@@ -275,9 +275,7 @@ def test_case_text_cited_to_another_item_is_still_dropped(
     ]
     report = judge.align(records, detect_disagreements=False)
     assert llm.requests and judge.guidelines() == []
-    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
-        (lifted, "copies_case_text")
-    ]
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [(lifted, "copies_case_text")]
 
 
 def test_bad_records_raise_or_are_rejected(make_judge: Callable[..., Judge]) -> None:
