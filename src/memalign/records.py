@@ -161,10 +161,11 @@ class DroppedGuideline(BaseModel):
     """A proposal the distillation guards refused, shown so an engineer can see what the
     reflection model wrote: ``uncited`` rests on no item of its call (neither cited nor
     restating an item's feedback), ``copies_case_text`` is lifted from judged text rather than
-    from the experts' words (a possible injection)."""
+    from the experts' words (a possible injection), ``echoes_prompt`` restates the reflection
+    prompt's own instructions."""
 
     text: str
-    reason: Literal["uncited", "copies_case_text"]
+    reason: Literal["uncited", "copies_case_text", "echoes_prompt"]
 
 
 class AlignmentReport(BaseModel):
