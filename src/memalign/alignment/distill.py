@@ -100,6 +100,11 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + 3]) for i in range(max(0, len(words) - 2))}
 
 
+def _expert_trigrams(record: Feedback) -> set[tuple[str, ...]]:
+    """The trigrams of what the expert said: the only words a guideline may rest on."""
+    return _trigrams(f"{record.label or ''} {record.feedback or ''}")
+
+
 def _strings(value: object) -> list[str]:
     if isinstance(value, dict):
         return [s for v in value.values() for s in _strings(v)]
@@ -117,7 +122,7 @@ def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
     expert_grams: set[tuple[str, ...]] = set()
     for record in records:
         case_grams |= _trigrams(" ".join(_strings(record.case.model_dump())))
-        expert_grams |= _trigrams(f"{record.label or ''} {record.feedback or ''}")
+        expert_grams |= _expert_trigrams(record)
     from_case = len(grams & case_grams) / len(grams)
     from_expert = len(grams & expert_grams) / len(grams)
     return from_case >= 0.5 and from_expert < 0.5
@@ -134,7 +139,7 @@ def echoes_prompt(text: str, records: Sequence[Feedback], template: str) -> bool
     words (a guideline about judging in general, not about this criterion)."""
     grams = _trigrams(text)
     from_prompt = len(grams & _template_trigrams(template))
-    expert = set().union(*(_trigrams(f"{r.label or ''} {r.feedback or ''}") for r in records))
+    expert = set().union(*(_expert_trigrams(r) for r in records))
     return from_prompt >= ECHO_TRIGRAMS and len(grams & expert) < from_prompt
 
 
@@ -142,11 +147,7 @@ def quoted_by(text: str, records: Sequence[Feedback]) -> tuple[str, ...]:
     """The records whose expert label and feedback share at least ``QUOTE_TRIGRAMS`` word
     trigrams with ``text``: the items a guideline restates, whatever it cites."""
     grams = _trigrams(text)
-    return tuple(
-        r.id
-        for r in records
-        if len(grams & _trigrams(f"{r.label or ''} {r.feedback or ''}")) >= QUOTE_TRIGRAMS
-    )
+    return tuple(r.id for r in records if len(grams & _expert_trigrams(r)) >= QUOTE_TRIGRAMS)
 
 
 def validated(
@@ -158,21 +159,22 @@ def validated(
     A proposal that cites nothing of this call (small models copy the format's ``<item id>``
     placeholder) is attributed to the items whose feedback it restates, if any.
     """
+    records = list(allowed.values())
     kept: dict[str, Candidate] = {}
     dropped: list[DroppedGuideline] = []
     for text, sources in proposals:
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
         if not cited:
-            cited = quoted_by(text, list(allowed.values()))
+            cited = quoted_by(text, records)
         if not cited:
             dropped.append(DroppedGuideline(text=text, reason="uncited"))
             continue
         # Against every case of the call, not just the cited ones: the model saw them all, and
         # the 1.5B has copied one item's case text while citing another (FinanceBench).
-        if copies_case_text(text, list(allowed.values())):
+        if copies_case_text(text, records):
             dropped.append(DroppedGuideline(text=text, reason="copies_case_text"))
             continue
-        if echoes_prompt(text, list(allowed.values()), template):
+        if echoes_prompt(text, records, template):
             dropped.append(DroppedGuideline(text=text, reason="echoes_prompt"))
             continue
         key = " ".join(_WORD.findall(text.casefold()))
