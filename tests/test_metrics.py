@@ -4,10 +4,17 @@ import random
 
 import pytest
 from scipy import stats
-from sklearn.metrics import accuracy_score, cohen_kappa_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score
 from sklearn.metrics import confusion_matrix as sk_confusion
 
-from memalign.metrics import accuracy, ccc, cohen_kappa, confusion_matrix, pairwise_accuracy
+from memalign.metrics import (
+    accuracy,
+    balanced_accuracy,
+    ccc,
+    cohen_kappa,
+    confusion_matrix,
+    pairwise_accuracy,
+)
 
 
 def _random_labels(seed: int, n: int, classes: list[str]) -> tuple[list[str], list[str]]:
@@ -20,6 +27,20 @@ def test_accuracy_and_kappa_match_sklearn(seed: int) -> None:
     predictions, labels = _random_labels(seed, 60, ["Pass", "Fail", "N/A"])
     assert accuracy(predictions, labels) == pytest.approx(accuracy_score(labels, predictions))
     assert cohen_kappa(predictions, labels) == pytest.approx(cohen_kappa_score(labels, predictions))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_balanced_accuracy_matches_sklearn(seed: int) -> None:
+    predictions, labels = _random_labels(seed, 60, ["Pass", "Fail", "N/A"])
+    assert balanced_accuracy(predictions, labels) == pytest.approx(
+        balanced_accuracy_score(labels, predictions)
+    )
+
+
+def test_balanced_accuracy_sees_through_a_constant_answer_on_skewed_labels() -> None:
+    labels = ["correct"] * 9 + ["incorrect"]
+    assert accuracy(["correct"] * 10, labels) == 0.9
+    assert balanced_accuracy(["correct"] * 10, labels) == 0.5
 
 
 def test_confusion_matrix_matches_sklearn() -> None:

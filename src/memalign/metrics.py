@@ -31,6 +31,17 @@ def accuracy(predictions: Sequence[Hashable], labels: Sequence[Hashable]) -> flo
 exact_match = accuracy
 
 
+def balanced_accuracy(predictions: Sequence[Hashable], labels: Sequence[Hashable]) -> float:
+    """Mean over the expert labels present of the share of each that was predicted: a judge that
+    always gives one answer scores 1 / (number of labels present), however skewed the data."""
+    _pairs_check(predictions, labels)
+    hits: Counter[Hashable] = Counter()
+    for p, t in zip(predictions, labels, strict=True):
+        hits[t] += p == t
+    totals = Counter(labels)
+    return sum(hits[c] / n for c, n in totals.items()) / len(totals)
+
+
 def cohen_kappa(predictions: Sequence[Hashable], labels: Sequence[Hashable]) -> float:
     """Cohen's κ: agreement corrected for chance. 1.0 when both raters are constant and equal."""
     _pairs_check(predictions, labels)

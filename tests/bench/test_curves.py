@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from memalign.bench.curves import CurveConfig, quality, run_curve
+from memalign.bench.curves import CurveConfig, balanced_quality, quality, run_curve
 from memalign.bench.datasets import DATASETS
 from memalign.bench.report import markdown, plot, shard_table
 from memalign.judge_spec import Labels, Pairwise, Scale
@@ -33,6 +33,62 @@ def test_quality_per_output_type() -> None:
     assert quality(Pairwise(), ["A", "tie"], ["A", "B"]) == 0.5
     assert quality(Scale(1, 5), [1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
     assert quality(Scale(1, 5), [], []) is None
+    # Balanced: a missing verdict is wrong; a tie the experts gave is its own class.
+    assert (
+        balanced_quality(Labels(("pass", "fail")), ["pass", "pass", "fail"], ["pass", None, "pass"])
+        == 0.25
+    )
+    assert balanced_quality(
+        Pairwise(), ["A", "A", "B", "tie"], ["A", "A", "A", "A"]
+    ) == pytest.approx(1 / 3)
+    assert balanced_quality(Scale(1, 5), [1, 2], [1, 2]) is None
+
+
+def _scored(
+    shard: int, rule_scores: dict[str, float], balanced: dict[str, float] | None
+) -> dict[str, Any]:
+    step = {
+        "seed": 0,
+        "shard": shard,
+        "status": "scored",
+        "align": None,
+        "seen_quality": None,
+        "unseen_quality": rule_scores["threshold"],
+        "unseen_by_rule": rule_scores,
+        "errors": 0,
+        "judge_calls_per_second": 0.1,
+    }
+    return step if balanced is None else {**step, "unseen_balanced_by_rule": balanced}
+
+
+def test_report_states_balanced_accuracy_and_the_commonest_label_baseline() -> None:
+    results = {
+        "config": {"model": "local", "signal": "both", "memory": "both", "seeds": [0]},
+        "dataset": {
+            "name": "financebench",
+            "file": "f.jsonl",
+            "provenance": "REAL",
+            "sha256": "0" * 64,
+            "train": 50,
+            "test_used": 100,
+            "test_labels": {"correct": 64, "incorrect": 36},
+        },
+        "metric": "exact match",
+        "steps": {
+            # Shard 0 was scored before balanced accuracy existed: shown as n/a, not as 0.
+            "0:0": _scored(0, {"argmax": 0.44, "threshold": 0.44}, None),
+            "0:10": _scored(
+                10, {"argmax": 0.38, "threshold": 0.67}, {"argmax": 0.52, "threshold": 0.70}
+            ),
+        },
+    }
+    report = markdown(results, "memalign bench …")
+    balanced = report.split("Unseen balanced accuracy")[1]
+    assert "| 0 | n/a | n/a |" in balanced and "| 10 | 0.520 | 0.700 |" in balanced
+    assert (
+        "Always answering `correct` would score exact match 0.640 and balanced accuracy 0.500"
+        in report
+    )
 
 
 @needs_data
@@ -56,6 +112,13 @@ def test_learning_curve_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert len(results["steps"]) == 6
     assert all(s["status"] == "scored" for s in results["steps"].values())
     assert results["dataset"]["sha256"] and results["metric"] == "exact match"
+    assert sum(results["dataset"]["test_labels"].values()) == 8
+    assert set(results["steps"]["0:5"]["unseen_balanced_by_rule"]) == {
+        "argmax",
+        "threshold",
+        "vote",
+        "blend",
+    }
     assert results["environment"]["model_weights"] is None and "code" in results["environment"]
     table = shard_table(results)
     assert [r["shard"] for r in table] == [0, 2, 5]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from memalign.decision import first_label
 from memalign.errors import NotFoundError
 from memalign.judge import Judge
 from memalign.judge_spec import FloatScore, OutputType, Pairwise, Scale, Value
-from memalign.metrics import ccc
+from memalign.metrics import balanced_accuracy, ccc
 from memalign.records import Feedback, Usage, Verdict
 from memalign.stores import open_store
 
@@ -78,6 +79,19 @@ def quality(
     return sum(1 for p, t in items if p is not None and p == t) / len(items)
 
 
+def balanced_quality(
+    output: OutputType, labels: Sequence[Value | None], predictions: Sequence[Value | None]
+) -> float | None:
+    """Balanced accuracy for labels and pairwise (None for numeric outputs): next to exact match
+    on a skewed test subset, it tells a judge that learned from one that answers one label."""
+    if isinstance(output, Scale | FloatScore):
+        return None
+    items = [(p, t) for p, t in zip(predictions, labels, strict=True) if t is not None]
+    if not items:
+        return None
+    return balanced_accuracy([p for p, _ in items], [t for _, t in items])
+
+
 def metric_name(output: OutputType) -> str:
     if isinstance(output, Pairwise):
         return "pairwise accuracy (a tie counts only when the experts said tie)"
@@ -125,6 +139,11 @@ def dataset_record(
         "sha256": dataset.file_sha256(data_dir),
         "train": len(train),
         "test_used": len(test),
+        # The expert labels of the test records used, so a report can state what answering
+        # the commonest one would score (numeric scales have no such baseline).
+        "test_labels": None
+        if isinstance(dataset.spec.output, Scale | FloatScore)
+        else dict(Counter(str(r.label) for r in test).most_common()),
     }
 
 
@@ -258,6 +277,10 @@ def run_curve(
                     },
                     unseen_by_rule={
                         name: quality(spec.output, test_labels, values)
+                        for name, values in test_by_rule.items()
+                    },
+                    unseen_balanced_by_rule={
+                        name: balanced_quality(spec.output, test_labels, values)
                         for name, values in test_by_rule.items()
                     },
                     decision=next((v.decision for v in test_v if v.decision), None),

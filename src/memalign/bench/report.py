@@ -23,6 +23,13 @@ def _mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None
     return statistics.fmean(present), statistics.pstdev(present) if len(present) > 1 else 0.0
 
 
+def _by_rule(group: Sequence[dict[str, Any]], key: str) -> dict[str, float | None]:
+    """Mean over seeds of each rule's score; a rule missing from a step (e.g. a step scored
+    before the measure existed) does not count as zero."""
+    rules = sorted({rule for s in group for rule in s.get(key) or {}})
+    return {rule: _mean_sd([(s.get(key) or {}).get(rule) for s in group])[0] for rule in rules}
+
+
 def shard_table(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Per shard: quality mean and spread over seeds, and alignment cost."""
     steps = [s for s in results["steps"].values() if s.get("status") == "scored"]
@@ -57,10 +64,8 @@ def shard_table(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "align_usd": statistics.median([a["cost_usd"] or 0.0 for a in aligns])
                 if aligns
                 else 0.0,
-                "by_rule": {
-                    rule: _mean_sd([s.get("unseen_by_rule", {}).get(rule) for s in group])[0]
-                    for rule in sorted({r for s in group for r in s.get("unseen_by_rule", {})})
-                },
+                "by_rule": _by_rule(group, "unseen_by_rule"),
+                "balanced_by_rule": _by_rule(group, "unseen_balanced_by_rule"),
                 "errors": sum(s["errors"] for s in group),
                 "judge_calls_per_second": statistics.median(
                     [s["judge_calls_per_second"] for s in group if s["judge_calls_per_second"]]
@@ -140,7 +145,36 @@ def _rule_table(results: dict[str, Any]) -> list[str]:
         cells = [_fmt(row["by_rule"].get(rule)) for rule in rules]
         lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
     lines += ["", *(f"- **{rule}**: {RULES[rule]}" for rule in rules), ""]
-    return lines
+    return lines + _balanced_table(results, rows, rules)
+
+
+def _balanced_table(
+    results: dict[str, Any], rows: list[dict[str, Any]], rules: list[str]
+) -> list[str]:
+    """Balanced accuracy by rule, and what the commonest expert label alone would score: on a
+    skewed test subset exact match flatters a judge that mostly gives that label."""
+    if not any(row["balanced_by_rule"] for row in rows):
+        return []
+    lines = [
+        "Unseen balanced accuracy by decision rule (the mean, over the expert labels, of the "
+        "share of each that the rule gave; one constant answer scores 1 / number of labels):",
+        "",
+        "| shard | " + " | ".join(rules) + " |",
+        "|---:|" + "---:|" * len(rules),
+    ]
+    for row in rows:
+        cells = [_fmt(row["balanced_by_rule"].get(rule)) for rule in rules]
+        lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
+    counts: dict[str, int] = results["dataset"].get("test_labels") or {}
+    if counts:
+        label, n = max(counts.items(), key=lambda item: item[1])
+        shares = ", ".join(f"{k} {v}" for k, v in counts.items())
+        lines += [
+            "",
+            f"Test labels used: {shares}. Always answering `{label}` would score exact match "
+            f"{n / sum(counts.values()):.3f} and balanced accuracy {1 / len(counts):.3f}.",
+        ]
+    return [*lines, ""]
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
