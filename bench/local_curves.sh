@@ -7,13 +7,16 @@
 #
 #   bench/local_curves.sh                      # the default condition on every dataset
 #   MODE=ablations bench/local_curves.sh       # memory and signal ablations, 0.5B vs 1.5B
-# (an ablation reuses the base run's unaligned shard-0 scores rather than judging them again;
-# `memalign ablations DATASET --out "$OUT"` lines the conditions up: $OUT/DATASET__ablations.*)
+# (an ablation reuses the base run's unaligned shard-0 scores rather than judging them again,
+# and scores shards 0 and 50 only unless SHARDS says otherwise: each condition is then about an
+# hour here instead of two; `memalign ablations DATASET --out "$OUT"` lines the conditions up
+# with the base run on the same test records: $OUT/DATASET__ablations.*)
 set -euo pipefail
 DATA=${DATA:-../shared/datasets}
 OUT=${OUT:-docs/benchmarks/local-1.5b}
 MODEL=${MODEL:-local}
 MODE=${MODE:-curves}
+if [ "$MODE" = curves ]; then SHARDS=${SHARDS:-0,10,50}; else SHARDS=${SHARDS:-0,50}; fi
 DATASETS=${*:-code_review_python financebench marketing_email_compliance autoj travel_agent_reply pairwise_summary_preference}
 mkdir -p "$OUT"
 
@@ -23,7 +26,7 @@ run() {  # dataset model extra-args...
   start=$(date +%s)
   tag=$(printf '%s' "$model $*" | tr -c 'A-Za-z0-9.:-' '_')
   .venv/bin/memalign bench "$dataset" --data "$DATA" --out "$OUT" --model "$model" --seeds 0 \
-    --shards 0,10,50 --test-limit 100 --seen-limit 20 --example-chars 600 --json "$@" \
+    --shards "$SHARDS" --test-limit 100 --seen-limit 20 --example-chars 600 --json "$@" \
     >"$OUT/$dataset.$tag.log" 2>&1
   printf '%s\t%s\t%s\t%s\n' "$dataset" "$model" "$*" "$(($(date +%s) - start))" >>"$OUT/wall_times.tsv"
 }
