@@ -56,3 +56,14 @@ def test_no_base_run_is_an_input_error_naming_the_option(tmp_path: Path) -> None
     with pytest.raises(InputError) as caught:
         comparisons(load_runs(tmp_path, "autoj"), "autoj", "local")
     assert caught.value.field == "--model"
+
+
+@needs_data
+def test_a_condition_scored_on_fewer_shards_leaves_those_cells_blank(tmp_path: Path) -> None:
+    _run(tmp_path, shards=(0, 2, 5))
+    _run(tmp_path, memory="semantic", shards=(0, 5))
+    tables = comparisons(load_runs(tmp_path, "code_review_python"), "code_review_python", "fake")
+    report = markdown(tables, "code_review_python", "memalign ablations …")
+    semantic = next(line for line in report.splitlines() if line.startswith("| semantic |"))
+    both = next(line for line in report.splitlines() if line.startswith("| both |"))
+    assert semantic.split(" | ")[2] == "" and both.split(" | ")[2] != ""  # shard 2's column
