@@ -91,8 +91,11 @@ def test_every_method_is_counted_at_the_far_end_and_a_rerun_resumes(
         assert steps[key]["align"]["llm_calls"] > 0, key
         assert steps[key]["test"]["llm_calls"] == 6, key  # one call per test record
         assert 0.0 <= steps[key]["unseen_quality"] <= 1.0
+        assert 0.0 <= steps[key]["unseen_balanced"] <= 1.0 and len(steps[key]["answers"]) == 6
     assert steps["seed:0"]["align"]["llm_calls"] == 0
     assert steps["memalign:4"]["align"]["llm_calls"] > 0
+    assert len(steps["memalign:4"]["answers"]) == 6
+    assert sum(results["dataset"]["test_labels"].values()) == 6
     # The proxy's count and memalign's own meter agree on memalign's calls.
     assert (
         steps["memalign:4"]["align"]["memalign_meter"]["llm_calls"]

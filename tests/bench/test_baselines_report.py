@@ -32,6 +32,7 @@ def _step(
         "align": align,
         "test": test,
         "unseen_quality": quality,
+        "unseen_balanced": None if quality is None else quality - 0.05,
         "invalid_answers": 0 if test else None,
     }
 
@@ -45,6 +46,7 @@ RESULTS: dict[str, Any] = {
         "sha256": "ab" * 32,
         "train": 50,
         "test_used": 40,
+        "test_labels": {"fail": 30, "pass": 10},
     },
     "metric": "exact match",
     "steps": {
@@ -79,3 +81,12 @@ def test_the_plot_draws_done_stopped_and_failed_steps(tmp_path: Path) -> None:
 
     plot(RESULTS, tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_shows_balanced_accuracy_and_what_one_constant_answer_scores() -> None:
+    report = markdown(RESULTS, "memalign baselines d")
+    assert "| 0.600 | 0.550 | 0 | 40 |" in report  # memalign at 10: exact, then balanced
+    assert (
+        "Always answering `fail` would score exact match 0.750 and balanced accuracy 0.500"
+        in report
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from memalign.bench.curves import (
+    balanced_quality,
     dataset_record,
     metric_name,
     quality,
@@ -142,6 +143,17 @@ class _Runner:
         except NotFoundError:
             return Judge.create(store, self.spec, **models)
 
+    def scores(self, test: list[Feedback], values: list[Value | None]) -> dict[str, Any]:
+        """The test-split numbers every method reports, from the same code; the answers are
+        kept so a step can be re-scored by another measure without a model call."""
+        labels = [r.label for r in test]
+        return {
+            "unseen_quality": quality(self.spec.output, labels, values),
+            "unseen_balanced": balanced_quality(self.spec.output, labels, values),
+            "invalid_answers": sum(1 for v in values if v is None),
+            "answers": values,
+        }
+
     def memalign_step(
         self, store: Any, embedder: EmbeddingClient, shard: int, seen: list[Feedback],
         test: list[Feedback],
@@ -161,8 +173,7 @@ class _Runner:
         return {
             "align": align,
             "test": scored,
-            "unseen_quality": quality(self.spec.output, [r.label for r in test], values),
-            "invalid_answers": sum(1 for v in values if v is None),
+            **self.scores(test, values),
             "memory": {
                 "guidelines": len(judge.guidelines(include_retired=False)),
                 "examples": len(judge.examples()),
@@ -266,8 +277,7 @@ class _Runner:
         return {
             "align": align,
             "test": scored,
-            "unseen_quality": quality(self.spec.output, [r.label for r in test], values),
-            "invalid_answers": sum(1 for v in values if v is None),
+            **self.scores(test, values),
             "read_leniently": sum(1 for v, loose in answers if loose and v is not None),
             "optimiser": settings.describe(len(seen)) if settings else None,
             "instructions": [p.signature.instructions for p in compiled.predictors()],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from memalign.bench.report import REFERENCE_NOTE
+from memalign.bench.report import REFERENCE_NOTE, commonest_label_baseline
 from memalign.errors import DependencyError
 
 LABELS = {
@@ -35,6 +35,7 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "align_seconds": s["align"]["wall_seconds"],
             "align_usd": s["align"]["usd_at_reference_price"] or 0.0,
             "unseen": s.get("unseen_quality"),
+            "balanced": s.get("unseen_balanced"),
             "invalid": s.get("invalid_answers"),
             "test_calls": s["test"]["llm_calls"] if s.get("test") else None,
             "test_seconds": s["test"]["wall_seconds"] if s.get("test") else None,
@@ -114,17 +115,26 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "Neither writes a rationale when scored.",
         "",
         "| shard | method | status | align LLM calls | align tokens in / out | align wall s "
-        "| align USD (ref.) | unseen quality | invalid answers | test calls | test wall s |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| align USD (ref.) | unseen quality | unseen balanced | invalid answers | test calls "
+        "| test wall s |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows(results):
         lines.append(
             f"| {row['shard']} | {LABELS.get(row['method'], row['method'])} | {row['status']} "
             f"| {row['align_calls']} | {row['align_prompt_tokens']:,} / "
             f"{row['align_completion_tokens']:,} | {_num(row['align_seconds'], 1)} "
-            f"| {_num(row['align_usd'], 4)} | {_num(row['unseen'])} | {row['invalid']} "
+            f"| {_num(row['align_usd'], 4)} | {_num(row['unseen'])} | {_num(row['balanced'])} "
+            f"| {row['invalid']} "
             f"| {row['test_calls']} | {_num(row['test_seconds'], 1)} |"
         )
+    baseline = commonest_label_baseline(data)
+    lines += [
+        "",
+        "Unseen balanced: the mean, over the expert labels, of the share of each that the method "
+        "gave (one constant answer scores 1 / number of labels; n/a in steps run before it was "
+        "recorded)." + (f" {baseline}" if baseline else ""),
+    ]
     compared = ratios(results)
     if compared:
         lines += [

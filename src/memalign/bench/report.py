@@ -165,16 +165,22 @@ def _balanced_table(
     for row in rows:
         cells = [_fmt(row["balanced_by_rule"].get(rule)) for rule in rules]
         lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
-    counts: dict[str, int] = results["dataset"].get("test_labels") or {}
-    if counts:
-        label, n = max(counts.items(), key=lambda item: item[1])
-        shares = ", ".join(f"{k} {v}" for k, v in counts.items())
-        lines += [
-            "",
-            f"Test labels used: {shares}. Always answering `{label}` would score exact match "
-            f"{n / sum(counts.values()):.3f} and balanced accuracy {1 / len(counts):.3f}.",
-        ]
-    return [*lines, ""]
+    baseline = commonest_label_baseline(results["dataset"])
+    return [*lines, *(["", baseline] if baseline else []), ""]
+
+
+def commonest_label_baseline(dataset: dict[str, Any]) -> str | None:
+    """What one constant answer, the commonest expert label of the test records used, would
+    score; None where the results do not record the labels (numeric scales, older runs)."""
+    counts: dict[str, int] = dataset.get("test_labels") or {}
+    if not counts:
+        return None
+    label, n = max(counts.items(), key=lambda item: item[1])
+    shares = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return (
+        f"Test labels used: {shares}. Always answering `{label}` would score exact match "
+        f"{n / sum(counts.values()):.3f} and balanced accuracy {1 / len(counts):.3f}."
+    )
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
