@@ -13,6 +13,7 @@ def test_errors_count_as_wrong_but_never_as_a_label() -> None:
     assert report["n"] == 3 and report["errors"] == 1
     assert report["accuracy"] == pytest.approx(2 / 3)
     assert report["kappa"] == pytest.approx(1.0)  # over the two scored items
+    assert report["balanced_accuracy"] == pytest.approx(0.75)  # Pass 1/2, Fail 1/1
     assert report["confusion"] == {"classes": ["Pass", "Fail"], "matrix": [[1, 0], [0, 1]]}
 
 
@@ -24,6 +25,13 @@ def test_scales_report_ccc_and_pairwise_reports_both_tie_policies() -> None:
     pairwise = agreement_report(Pairwise(), ["A", "tie", "B"], ["A", "A", "tie"])
     assert pairwise["pairwise_accuracy"] == pytest.approx(1 / 3)
     assert pairwise["pairwise_accuracy_ties_half"] == pytest.approx(2 / 3)
+
+
+def test_balanced_accuracy_sees_through_one_constant_label() -> None:
+    labels = ["Pass"] * 8 + ["Fail"] * 2
+    report = agreement_report(Labels(("Pass", "Fail")), labels, ["Pass"] * 10)
+    assert report["accuracy"] == pytest.approx(0.8) and report["balanced_accuracy"] == 0.5
+    assert "balanced_accuracy" not in agreement_report(Scale(1, 5), [1, 3], [1, 3])
 
 
 def test_nothing_scored() -> None:

@@ -26,6 +26,12 @@ def agreement_report(
         report["ccc"] = metrics.ccc([float(x) for x in got], [float(x) for x in want])
         if isinstance(output, FloatScore):
             report.pop("accuracy")
+    if not isinstance(output, Scale | FloatScore):
+        # A judge that gives one label scores its share in accuracy on skewed data; balanced
+        # accuracy (errors wrong, as in accuracy) puts it at 1 / number of labels.
+        report["balanced_accuracy"] = metrics.balanced_accuracy(
+            [p for p, _ in pairs], [t for _, t in pairs]
+        )
     if not isinstance(output, FloatScore):
         report["kappa"] = metrics.cohen_kappa(got, want)
         classes = (

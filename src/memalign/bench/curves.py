@@ -83,7 +83,7 @@ def balanced_quality(
     output: OutputType, labels: Sequence[Value | None], predictions: Sequence[Value | None]
 ) -> float | None:
     """Balanced accuracy for labels and pairwise (None for numeric outputs): next to exact match
-    on a skewed test subset, it tells a judge that learned from one that answers one label."""
+    on a skewed test subset, it exposes a judge that mostly gives one label."""
     if isinstance(output, Scale | FloatScore):
         return None
     items = [(p, t) for p, t in zip(predictions, labels, strict=True) if t is not None]

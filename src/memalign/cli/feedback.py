@@ -261,6 +261,7 @@ def eval(
             "n",
             "errors",
             "accuracy",
+            "balanced_accuracy",
             "kappa",
             "ccc",
             "pairwise_accuracy",
