@@ -137,36 +137,30 @@ def _rule_table(results: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "Unseen quality by decision rule, on the same judge calls (no extra model calls):",
+        *_by_rule_table(rows, "by_rule", rules),
+        *(f"- **{rule}**: {RULES[rule]}" for rule in rules),
         "",
-        "| shard | " + " | ".join(rules) + " |",
-        "|---:|" + "---:|" * len(rules),
     ]
-    for row in rows:
-        cells = [_fmt(row["by_rule"].get(rule)) for rule in rules]
-        lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
-    lines += ["", *(f"- **{rule}**: {RULES[rule]}" for rule in rules), ""]
-    return lines + _balanced_table(results, rows, rules)
+    # Balanced accuracy: on a skewed test subset exact match flatters a judge that mostly
+    # gives the commonest label, so say what that label alone would score.
+    if any(row["balanced_by_rule"] for row in rows):
+        baseline = commonest_label_baseline(results["dataset"])
+        lines += [
+            "Unseen balanced accuracy by decision rule (the mean, over the expert labels, of the "
+            "share of each that the rule gave; one constant answer scores 1 / number of labels):",
+            *_by_rule_table(rows, "balanced_by_rule", rules),
+            *([baseline, ""] if baseline else []),
+        ]
+    return lines
 
 
-def _balanced_table(
-    results: dict[str, Any], rows: list[dict[str, Any]], rules: list[str]
-) -> list[str]:
-    """Balanced accuracy by rule, and what the commonest expert label alone would score: on a
-    skewed test subset exact match flatters a judge that mostly gives that label."""
-    if not any(row["balanced_by_rule"] for row in rows):
-        return []
-    lines = [
-        "Unseen balanced accuracy by decision rule (the mean, over the expert labels, of the "
-        "share of each that the rule gave; one constant answer scores 1 / number of labels):",
-        "",
-        "| shard | " + " | ".join(rules) + " |",
-        "|---:|" + "---:|" * len(rules),
-    ]
+def _by_rule_table(rows: list[dict[str, Any]], key: str, rules: list[str]) -> list[str]:
+    """One Markdown table, a row per shard and a column per rule, framed by blank lines."""
+    lines = ["", "| shard | " + " | ".join(rules) + " |", "|---:|" + "---:|" * len(rules)]
     for row in rows:
-        cells = [_fmt(row["balanced_by_rule"].get(rule)) for rule in rules]
+        cells = [_fmt(row[key].get(rule)) for rule in rules]
         lines.append(f"| {row['shard']} | " + " | ".join(cells) + " |")
-    baseline = commonest_label_baseline(results["dataset"])
-    return [*lines, *(["", baseline] if baseline else []), ""]
+    return [*lines, ""]
 
 
 def commonest_label_baseline(dataset: dict[str, Any]) -> str | None:
