@@ -103,6 +103,8 @@ def test_every_method_is_counted_at_the_far_end_and_a_rerun_resumes(
     )
     saved = json.loads((tmp_path / f"{config.run_name}.json").read_text())
     assert saved["environment"]["dspy"] == "3.4.1"
+    # Each step names its processor: a later run may resume the file on another machine.
+    assert {step["cpu"] for step in steps.values()} == {saved["environment"]["cpu"]}
     assert saved["config"]["shards"] == [0, 4]
 
     before = judge_server.received

@@ -69,6 +69,25 @@ def test_ratios_compare_each_optimiser_with_memalign_on_its_shard() -> None:
     assert gepa["at_least"] and gepa["calls"] == 3.0 and gepa["quality_minus_memalign"] is None
 
 
+def test_wall_time_has_no_ratio_across_processors_but_calls_and_tokens_do() -> None:
+    steps = {
+        "memalign:10": {**_step("memalign", 10, "done", 20, 10_000, 100.0, 0.6), "cpu": "AMD"},
+        "mipro:10": {**_step("mipro", 10, "done", 100, 50_000, 1000.0, 0.5), "cpu": "Intel"},
+        "gepa:10": {**_step("gepa", 10, "done", 60, 30_000, 600.0, 0.6), "cpu": "AMD"},
+        # Run before processors were recorded: it cannot be matched with a recorded one.
+        "simba:10": _step("simba", 10, "done", 300, 90_000, 3000.0, 0.6),
+    }
+    found = {r["method"]: r for r in ratios({**RESULTS, "steps": steps})}
+    assert found["mipro"]["seconds"] is None and found["mipro"]["calls"] == 5.0
+    assert found["gepa"]["seconds"] == 6.0
+    assert found["simba"]["seconds"] is None and found["simba"]["tokens"] == 9.0
+    report = markdown({**RESULTS, "steps": steps}, "memalign baselines d")
+    assert "Processors: AMD (memalign:10, gepa:10); Intel (mipro:10); not recorded (simba:10)." in (
+        report
+    )
+    assert "| 10 | DSPy MIPROv2 (auto=light) | 5.0× | 5.0× | n/a | -0.100 |" in report
+
+
 def test_the_report_prints_stopped_optimisers_as_lower_bounds() -> None:
     report = markdown(RESULTS, "memalign baselines d")
     assert "| 10 | DSPy MIPROv2 (auto=light) | 5.0× | 5.0× | 10.0× | -0.100 |" in report

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from memalign.bench.provenance import code_commit, environment, model_weights
+from memalign.bench.provenance import code_commit, cpu_model, environment, model_weights
 from memalign.local_models import QWEN_0_5B
 
 
@@ -43,3 +43,16 @@ def test_the_code_is_named_by_its_commit() -> None:
     assert isinstance(code["modified"], bool)
     env = environment("fake", ("pydantic",))
     assert env["code"] == code and env["model_weights"] is None and env["pydantic"]
+
+
+def test_the_processor_is_named_as_proc_cpuinfo_names_it() -> None:
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [
+        line.partition(":")[2].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        if line.partition(":")[0].strip() == "model name"
+    ]
+    if not names:
+        pytest.skip("no model name in /proc/cpuinfo here")
+    assert cpu_model() == names[0]
+    assert environment("fake")["cpu"] == names[0]

@@ -41,7 +41,7 @@ from memalign.bench.dspy_judge import (
     program,
 )
 from memalign.bench.meter import CountingProxy, Tally
-from memalign.bench.provenance import code_commit, versions
+from memalign.bench.provenance import code_commit, cpu_model, versions
 from memalign.bench.step_budget import BudgetExceeded, StepInterrupted, step_budget
 from memalign.bench.upstream import Upstream, upstream, warm_up
 from memalign.embedding_client import EmbeddingClient
@@ -324,12 +324,14 @@ def run_baselines(
         }
     )
     shards = sorted(set(config.shards))
+    cpu = cpu_model()
     with upstream(config.model, threads=config.threads) as up, CountingProxy(up.url) as proxy:
         runner = _Runner(config, proxy, up, spec, out_dir)
         results["environment"] = {
             **versions(("dspy", "gepa", "litellm", "llama-cpp-python")),
             "code": code_commit(),
             "machine": platform.machine(),
+            "cpu": cpu,
             "model": up.alias,
             "model_sha256": up.model_sha256,
             "server": "llama-cpp-python server, 1 slot" if up.local else up.url,
@@ -361,7 +363,7 @@ def run_baselines(
                         step = runner.dspy_step(method, shard, seen, test)
                     except StepInterrupted as stopped:
                         results["steps"][key] = {
-                            "method": method, "shard": shard,
+                            "method": method, "shard": shard, "cpu": cpu,
                             "status": "interrupted"
                             if stopped.partial["stopped_by"] in ("step budget", "interrupt")
                             else "failed",
@@ -371,7 +373,9 @@ def run_baselines(
                         if stopped.fatal:
                             raise KeyboardInterrupt from None
                         continue
-                results["steps"][key] = {"method": method, "shard": shard, "status": "done", **step}
+                results["steps"][key] = {
+                    "method": method, "shard": shard, "status": "done", "cpu": cpu, **step
+                }  # fmt: skip
                 write_checkpoint(path, results)
         finally:
             if store is not None:

@@ -39,6 +39,7 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "invalid": s.get("invalid_answers"),
             "test_calls": s["test"]["llm_calls"] if s.get("test") else None,
             "test_seconds": s["test"]["wall_seconds"] if s.get("test") else None,
+            "cpu": s.get("cpu"),
         }
         for s in steps
     ]
@@ -51,7 +52,8 @@ def _num(value: float | None, digits: int = 3) -> str:
 def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each optimiser against memalign on the same shard: its alignment calls, tokens and wall
     time as multiples of memalign's, and its test quality minus memalign's. A stopped
-    optimiser's multiples are lower bounds (``at_least``) and it has no quality."""
+    optimiser's multiples are lower bounds (``at_least``) and it has no quality; the wall time
+    has no ratio when the two steps ran on different processors (calls and tokens still do)."""
     table = rows(results)
     ours = {r["shard"]: r for r in table if r["method"] == "memalign" and r["status"] == "done"}
     found = []
@@ -74,7 +76,8 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "calls": row["align_calls"] / mine["align_calls"],
                 "tokens": tokens / our_tokens if our_tokens else None,
                 "seconds": row["align_seconds"] / mine["align_seconds"]
-                if mine["align_seconds"]
+                # Steps from before the processor was recorded (None) match only each other.
+                if mine["align_seconds"] and row["cpu"] == mine["cpu"]
                 else None,
                 "quality_minus_memalign": quality,
             }
@@ -90,6 +93,15 @@ def _times(value: float | None, at_least: bool) -> str:
     return "n/a" if value is None else f"{'≥ ' if at_least else ''}{value:.1f}×"
 
 
+def _processors(results: dict[str, Any]) -> str:
+    """Which processor ran which steps: wall times compare only within one."""
+    ran: dict[str, list[str]] = {}
+    for step in results["steps"].values():
+        cpu = step.get("cpu") or "not recorded"
+        ran.setdefault(cpu, []).append(f"{step['method']}:{step['shard']}")
+    return "; ".join(f"{cpu} ({', '.join(steps)})" for cpu, steps in ran.items()) or "none yet"
+
+
 def markdown(results: dict[str, Any], command: str) -> str:
     config, data, env = results["config"], results["dataset"], results.get("environment", {})
     lines = [
@@ -103,6 +115,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"{env.get('threads_per_method')} thread(s). Versions: memalign {env.get('memalign')}, "
         f"dspy {env.get('dspy')}, gepa {env.get('gepa')}, litellm {env.get('litellm')}, "
         f"llama-cpp-python {env.get('llama-cpp-python')}.",
+        f"Processors: {_processors(results)}.",
         f"Metric on the test split: {results['metric']} (same code for every method; an "
         "invalid or missing answer counts as wrong).",
         "",
@@ -141,7 +154,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
             "",
             "Each optimiser against memalign on the same shard (alignment cost as a multiple of "
             "memalign's; quality as the optimiser's minus memalign's; ≥: stopped by the step "
-            "budget, so a lower bound):",
+            "budget, so a lower bound; wall time n/a: the two steps ran on different "
+            "processors):",
             "",
             "| shard | method | align calls | align tokens | align wall time | unseen quality "
             "(− memalign) |",

@@ -3,6 +3,7 @@ recorded in every results file so a number can be traced to what made it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 import subprocess
@@ -66,11 +67,23 @@ def versions(packages: tuple[str, ...] = ()) -> dict[str, str | None]:
     return found
 
 
+def cpu_model() -> str:
+    """The processor's marketing name (``platform.processor()`` is often empty or just the
+    architecture on Linux): wall times are comparable only between runs on the same one."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
+
+
 def environment(model: str, packages: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         **versions(packages),
         "code": code_commit(),
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu": cpu_model(),
         "model_weights": model_weights(model),
     }
