@@ -67,11 +67,11 @@ def versions(packages: tuple[str, ...] = ()) -> dict[str, str | None]:
     return found
 
 
-def cpu_model() -> str:
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The processor's marketing name (``platform.processor()`` is often empty or just the
     architecture on Linux): wall times are comparable only between runs on the same one."""
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in cpuinfo.read_text().splitlines():
             key, _, value = line.partition(":")
             if key.strip() == "model name" and value.strip():
                 return value.strip()
