@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from memalign.errors import DependencyError, ProviderError
+from memalign.llama_build import check_installed_llama_build
 from memalign.local_models import LOCAL_MODELS, ensure_model
 
 
@@ -53,6 +54,7 @@ class LlamaServer:
             raise DependencyError(
                 "llama-cpp-python[server]", "pip install 'memalign[baselines]'"
             ) from None
+        check_installed_llama_build()  # the server would die on its first request instead
         self.alias = alias
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"

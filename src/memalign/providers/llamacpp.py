@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from memalign.errors import DependencyError, ProviderError
+from memalign.llama_build import check_installed_llama_build
 from memalign.local_models import LOCAL_MODELS, ensure_model
 from memalign.providers import Completion, CompletionRequest, Message
 
@@ -40,6 +41,7 @@ def _load(path: Path, n_ctx: int) -> Any:
         raise DependencyError(
             "llama-cpp-python", "pip install 'memalign[local]' (compiles llama.cpp, ~5 min)"
         ) from None
+    check_installed_llama_build()  # a clear error here instead of a segfault in the first decode
     key = (str(path), n_ctx)
     with _MODELS_LOCK:
         if key not in _MODELS:
