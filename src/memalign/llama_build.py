@@ -25,7 +25,7 @@ def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     try:
         text = cpuinfo.read_text()
     except OSError:
-        return False  # no /proc: not Linux, and AMX needs Linux's permission to be used anyway
+        return False  # no /proc: not Linux, where the crash was reported and is checked for
     return any(
         "amx_int8" in value.split()
         for key, _, value in (line.partition(":") for line in text.splitlines())
