@@ -15,22 +15,16 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from memalign.cpuinfo import CPUINFO, cpuinfo_field
 from memalign.errors import ProviderError
 
 AMX_KERNEL = b"ggml_backend_amx_mul_mat"
 NO_AMX_FLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 
 
-def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return False  # no /proc: not Linux, where the crash was reported and is checked for
-    return any(
-        "amx_int8" in value.split()
-        for key, _, value in (line.partition(":") for line in text.splitlines())
-        if key.strip() == "flags"
-    )
+def cpu_has_amx(cpuinfo: Path = CPUINFO) -> bool:
+    # No /proc: not Linux, where the crash was reported and is checked for.
+    return "amx_int8" in (cpuinfo_field("flags", cpuinfo) or "").split()
 
 
 def build_has_amx(package_dir: Path) -> bool:
@@ -47,7 +41,7 @@ def build_has_amx(package_dir: Path) -> bool:
 
 def check_llama_build(
     package_dir: Path,
-    cpuinfo: Path = Path("/proc/cpuinfo"),
+    cpuinfo: Path = CPUINFO,
     requirement: str = "llama-cpp-python",
 ) -> None:
     if os.environ.get("MEMALIGN_ALLOW_AMX") == "1" or not cpu_has_amx(cpuinfo):

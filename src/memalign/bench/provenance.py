@@ -3,7 +3,6 @@ recorded in every results file so a number can be traced to what made it."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import platform
 import subprocess
@@ -13,6 +12,7 @@ from typing import Any
 
 from memalign import __version__
 from memalign.bench.llama_server import model_path
+from memalign.cpuinfo import CPUINFO, cpuinfo_field
 from memalign.local_models import LOCAL_MODELS
 
 
@@ -67,15 +67,10 @@ def versions(packages: tuple[str, ...] = ()) -> dict[str, str | None]:
     return found
 
 
-def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+def cpu_model(cpuinfo: Path = CPUINFO) -> str:
     """The processor's marketing name (``platform.processor()`` is often empty or just the
     architecture on Linux): wall times are comparable only between runs on the same one."""
-    with contextlib.suppress(OSError):
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    return platform.processor() or platform.machine()
+    return cpuinfo_field("model name", cpuinfo) or platform.processor() or platform.machine()
 
 
 def environment(model: str, packages: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -41,10 +41,10 @@ def _load(path: Path, n_ctx: int) -> Any:
         raise DependencyError(
             "llama-cpp-python", "pip install 'memalign[local]' (compiles llama.cpp, ~5 min)"
         ) from None
-    check_installed_llama_build()  # a clear error here instead of a segfault in the first decode
     key = (str(path), n_ctx)
     with _MODELS_LOCK:
         if key not in _MODELS:
+            check_installed_llama_build()  # a clear error, not a segfault in the first decode
             _MODELS[key] = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
