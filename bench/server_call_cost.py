@@ -1,7 +1,7 @@
 """What one judge call costs through llama-cpp-python's server, by what the call asks for.
 
 The baselines (`memalign baselines`) reach the local model over HTTP so that memalign and DSPy
-are counted by one meter. There memalign's test calls took 3-8x the wall time of DSPy's per
+are counted by one meter. There memalign's test calls took 2-8x the wall time of DSPy's per
 prompt token. This script sends the same memalign judge prompts four ways to one server (with
 and without the verdict's JSON schema as a grammar, with and without top-20 log-probabilities)
 and once more to the in-process llama.cpp provider that `memalign judge` uses by default, and
