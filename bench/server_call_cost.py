@@ -36,6 +36,8 @@ from memalign.providers.openai_compat import OpenAICompatible
 from memalign.testing import FakeLLM
 from memalign.working_memory import verdict_schema
 
+PLAIN = "server, neither"  # the row every other is divided by
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,7 +88,7 @@ def main() -> None:
             "server, schema + logprobs (memalign in baselines)": ("json_object_schema", True),
             "server, logprobs only": ("none", True),
             "server, schema only": ("json_object_schema", False),
-            "server, neither (as a DSPy call)": ("none", False),
+            f"{PLAIN} (as a DSPy call)": ("none", False),
         }
         for name, (structured, logprobs) in variants.items():
             provider = OpenAICompatible(
@@ -103,7 +105,8 @@ def main() -> None:
         f"machine: {platform.machine()}, {cpu_model() or 'unknown cpu'}; model: {path.name}; "
         f"dataset: {args.dataset}, cases: {len(prompts)}, aligned on: {args.align} records"
     )
-    baseline = statistics.median(rows[3][1])
+    plain = next(seconds for name, seconds, _ in rows if name.startswith(PLAIN))
+    baseline = statistics.median(plain)
     print(f"{'call':<52}{'median s':>10}{'mean s':>9}{'prompt tok/call':>17}{'vs neither':>12}")
     for name, seconds, tokens in rows:
         median = statistics.median(seconds)
