@@ -7,16 +7,22 @@
 #
 #   bench/local_curves.sh                      # the default condition on every dataset
 #   MODE=ablations bench/local_curves.sh       # memory and signal ablations, 0.5B vs 1.5B
-# (an ablation reuses the base run's unaligned shard-0 scores rather than judging them again,
+# (ablations go to their own folder, each next to a base run on the same code and shards, judged
+# first; an ablation reuses the base run's unaligned shard-0 scores rather than judging them again,
 # and scores shards 0 and 50 only unless SHARDS says otherwise: each condition is then about an
 # hour here instead of two; `memalign ablations DATASET --out "$OUT"` lines the conditions up
 # with the base run on the same test records: $OUT/DATASET__ablations.*)
 set -euo pipefail
 DATA=${DATA:-../shared/datasets}
-OUT=${OUT:-docs/benchmarks/local-1.5b}
 MODEL=${MODEL:-local}
 MODE=${MODE:-curves}
-if [ "$MODE" = curves ]; then SHARDS=${SHARDS:-0,10,50}; else SHARDS=${SHARDS:-0,50}; fi
+if [ "$MODE" = curves ]; then
+  OUT=${OUT:-docs/benchmarks/local-1.5b}
+  SHARDS=${SHARDS:-0,10,50}
+else
+  OUT=${OUT:-docs/benchmarks/local-1.5b/ablations}
+  SHARDS=${SHARDS:-0,50}
+fi
 DATASETS=${*:-code_review_python financebench marketing_email_compliance autoj travel_agent_reply pairwise_summary_preference}
 mkdir -p "$OUT"
 
@@ -35,9 +41,10 @@ for dataset in $DATASETS; do
   if [ "$MODE" = curves ]; then
     run "$dataset" "$MODEL"
   else
-    for memory in semantic episodic; do run "$dataset" "$MODEL" --memory "$memory"; done
-    for signal in label feedback; do run "$dataset" "$MODEL" --signal "$signal"; done
+    run "$dataset" "$MODEL"  # the base run (both memories, both signals); resumes if done
+    for memory in episodic semantic; do run "$dataset" "$MODEL" --memory "$memory"; done
     run "$dataset" local:0.5b
+    for signal in label feedback; do run "$dataset" "$MODEL" --signal "$signal"; done
     # Every condition next to the base run, on the same test records: report and plot.
     .venv/bin/memalign ablations "$dataset" --out "$OUT" --model "$MODEL" >/dev/null
   fi
