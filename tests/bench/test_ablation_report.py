@@ -39,6 +39,10 @@ def test_conditions_line_up_on_the_base_runs_test_records(tmp_path: Path) -> Non
     assert [row.condition for row in tables["model"]] == ["fake", "fake-large"]
     report = markdown(tables, "code_review_python", "memalign ablations …")
     assert "published Fig. 5" in report and "`code_review_python__fake__signal-label" in report
+    # Each condition by decision rule at its last shard, the in-context read-out included.
+    by_rule = report.split("## Which memory")[1].split("## ")[0]
+    assert "| memory | shard | argmax | threshold | vote | blend |" in by_rule
+    assert by_rule.count("| semantic | 2 | ") == 1 and "| episodic | 2 |" not in by_rule
     plot(tables, "code_review_python", tmp_path / "ablations.png")
     assert (tmp_path / "ablations.png").stat().st_size > 1000
 

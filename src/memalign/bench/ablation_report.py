@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from memalign.bench.datasets import DATASETS
+from memalign.bench.decisions import RULES
 from memalign.bench.report import shard_table
 from memalign.errors import DependencyError, InputError
 
@@ -155,8 +156,43 @@ def markdown(tables: dict[str, list[Row]], dataset: str, command: str) -> str:
                 f"| {row.condition} | " + " | ".join(cells) + f" | {last['guidelines']} | "
                 f"{calls:.0f} | {seconds:.0f} | `{row.run['name']}` |"
             )
-        lines.append("")
+        lines += ["", *_rules_at_last_shard(axis, rows)]
     return "\n".join(lines)
+
+
+def _rules_at_last_shard(axis: str, rows: list[Row]) -> list[str]:
+    """Each condition's unseen quality by decision rule at its last shard. On a small model
+    memory can move the fitted decision and not the in-context read-out (argmax); a condition
+    is only understood with both in view. Balanced accuracy follows where labels allow it."""
+    lasts = {
+        row.condition: max(shard_table(row.run), key=lambda r: r["shard"])
+        for row in rows
+        if row.run is not None
+    }
+    rules = sorted(
+        {rule for last in lasts.values() for rule in last["by_rule"]}, key=list(RULES).index
+    )
+    if len(rules) < 2:
+        return []
+    balanced = any(last["balanced_by_rule"] for last in lasts.values())
+    lines = [
+        "Unseen quality by decision rule at each condition's last shard"
+        + (" (exact / balanced accuracy)" if balanced else "")
+        + ", on the same judge calls:",
+        "",
+        f"| {axis} | shard | " + " | ".join(rules) + " |",
+        "|---|---:|" + "---:|" * len(rules),
+    ]
+    for condition, last in lasts.items():
+        cells = []
+        for rule in rules:
+            exact = last["by_rule"].get(rule)
+            cell = _cell(exact)
+            if balanced and exact is not None:
+                cell += f" / {_cell(last['balanced_by_rule'].get(rule))}"
+            cells.append(cell)
+        lines.append(f"| {condition} | {last['shard']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def plot(tables: dict[str, list[Row]], dataset: str, path: Path) -> None:
