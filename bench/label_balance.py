@@ -1,10 +1,13 @@
-"""Balanced accuracy and answer spread of the stored verdicts of learning-curve runs.
+"""Balanced accuracy, answer spread and AUC of the stored verdicts of learning-curve runs.
 
 Reports written before balanced accuracy was part of them show exact match only, which
 flatters a judge that gives one answer on a skewed test subset. A results file keeps every test
 verdict's value and label probabilities, so both read-outs that need no fitted memory (the
 judge's own value, and argmax of its probabilities) are re-scored here without a model call.
-Numeric scales are skipped (CCC has no constant-answer trap of this kind).
+For two labels it also gives the AUC of P(first label): how well the probabilities rank the
+cases whatever the cut, so memory that moves the model's probabilities without flipping its
+most probable label still shows. Numeric scales are skipped (CCC has no constant-answer trap of
+this kind).
 
   .venv/bin/python bench/label_balance.py docs/benchmarks/local-1.5b/*.json [--data DIR]
 """
@@ -18,11 +21,23 @@ from pathlib import Path
 
 from memalign.bench.curves import balanced_quality, quality
 from memalign.bench.datasets import DATASETS
+from memalign.decision import first_label
 from memalign.judge_spec import FloatScore, Scale
 
 
 def _spread(values: list[object]) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(map(str, values)).most_common())
+
+
+def auc(scores: list[float], positive: list[bool]) -> float | None:
+    """P(a random positive case scores above a random negative one), ties counting half;
+    None when either class is absent."""
+    pos = [s for s, p in zip(scores, positive, strict=True) if p]
+    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
+    if not pos or not neg:
+        return None
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))
 
 
 def report(path: Path, data_dir: Path) -> list[str]:
@@ -37,6 +52,7 @@ def report(path: Path, data_dir: Path) -> list[str]:
     _, test = dataset.load(data_dir)
     labels = [r.label for r in (test[: config["test_limit"]] if config["test_limit"] else test)]
     lines = [f"{path.stem}: test labels {_spread(list(labels))}"]
+    first = first_label(output)
     for key, step in results["steps"].items():
         if step.get("status") != "scored":
             continue
@@ -49,6 +65,13 @@ def report(path: Path, data_dir: Path) -> list[str]:
             f"argmax: exact {quality(output, labels, argmax):.2f} "
             f"balanced {balanced_quality(output, labels, argmax):.2f} ({_spread(argmax)})"
         )
+        ranked = (
+            auc([v["p"].get(first, 0.0) for v in verdicts], [label == first for label in labels])
+            if first is not None and all(v["p"] for v in verdicts)
+            else None
+        )
+        if ranked is not None:
+            lines[-1] += f"  AUC of P({first}) {ranked:.3f}"
     return lines
 
 
