@@ -195,6 +195,16 @@ def _rules_at_last_shard(axis: str, rows: list[Row]) -> list[str]:
     return [*lines, ""]
 
 
+def _commonest_label_share(rows: list[Row]) -> float | None:
+    """Exact match of always giving the commonest test label, from the first run that records
+    its test labels (every compared run shares the test records)."""
+    for row in rows:
+        counts = (row.run or {}).get("dataset", {}).get("test_labels")
+        if counts:
+            return float(max(counts.values())) / sum(counts.values())
+    return None
+
+
 def plot(tables: dict[str, list[Row]], dataset: str, path: Path) -> None:
     try:
         import matplotlib
@@ -203,24 +213,49 @@ def plot(tables: dict[str, list[Row]], dataset: str, path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise DependencyError("matplotlib", "pip install 'memalign[bench]'") from None
-    figure, panels = plt.subplots(1, len(tables), figsize=(5 * len(tables), 4), squeeze=False)
+    figure, panels = plt.subplots(
+        1, len(tables), figsize=(5 * len(tables), 4), squeeze=False, sharey=True
+    )
     metric = "quality"
+    values: list[float] = []
     for panel, (axis, rows) in zip(panels[0], tables.items(), strict=True):
-        for row in rows:
-            if row.run is None:
-                continue
+        # Conditions often score alike; a marker and dash per row keeps each line visible.
+        for index, row in enumerate(r for r in rows if r.run is not None):
+            assert row.run is not None
             metric = row.run.get("metric", metric)
-            table = shard_table(row.run)
+            table = [r for r in shard_table(row.run) if r["unseen"] is not None]
+            values += [r["unseen"] for r in table]
             panel.plot(
                 [r["shard"] for r in table],
-                [r["unseen"] if r["unseen"] is not None else float("nan") for r in table],
-                marker="o",
+                [r["unseen"] for r in table],
+                marker="os^Dv"[index % 5],
+                linestyle=("-", "--", ":", "-.")[index % 4],
                 label=row.condition,
+            )
+        baseline = _commonest_label_share(rows) if metric == "exact match" else None
+        if baseline is not None:
+            values.append(baseline)
+            panel.axhline(baseline, color="grey", linewidth=0.8, linestyle=":")
+            panel.text(
+                0.98,
+                baseline,
+                "commonest label alone",
+                transform=panel.get_yaxis_transform(),
+                fontsize=7,
+                color="grey",
+                ha="right",
+                va="top",
             )
         panel.set_title(TITLES[axis], fontsize=10)
         panel.set_xlabel("feedback records seen")
         if panel.get_legend_handles_labels()[0]:
             panel.legend(title=axis, fontsize=8)
+    if values:
+        # A range of at least 0.3 on the shared axis: a 0.04 difference on 100 test records is
+        # noise and should look small, not fill the panel.
+        low, high = min(values), max(values)
+        pad = max(0.05, (0.3 - (high - low)) / 2)
+        panels[0][0].set_ylim(low - pad, high + pad)
     panels[0][0].set_ylabel(f"unseen: {metric.split(' (')[0]}")
     figure.suptitle(f"{dataset}: ablations")
     figure.tight_layout()
