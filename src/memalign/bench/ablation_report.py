@@ -199,9 +199,9 @@ def _commonest_label_share(rows: list[Row]) -> float | None:
     """Exact match of always giving the commonest test label, from the first run that records
     its test labels (every compared run shares the test records)."""
     for row in rows:
-        counts = (row.run or {}).get("dataset", {}).get("test_labels")
+        counts: dict[str, int] = (row.run or {}).get("dataset", {}).get("test_labels") or {}
         if counts:
-            return float(max(counts.values())) / sum(counts.values())
+            return max(counts.values()) / sum(counts.values())
     return None
 
 
