@@ -301,6 +301,17 @@ def test_a_guideline_echoing_the_reflection_prompt_is_dropped(
     assert [(d.text, d.reason) for d in report.guidelines_dropped] == [(echo, "echoes_prompt")]
 
 
+def test_a_bare_answer_or_single_word_is_no_guideline(make_judge: Callable[..., Judge]) -> None:
+    """The 0.5B on code_review_python stored "Pass" as a guideline citing 8 records."""
+    proposals = ["Pass", "fail.", "Logging", "Use logger."]
+    answer = json.dumps({"guidelines": [{"text": t, "sources": ["r1"]} for t in proposals]})
+    judge, report, _ = _align_with_reflection(make_judge, answer)
+    assert [g.text for g in judge.guidelines()] == ["Use logger."]
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
+        (t, "states_no_rule") for t in proposals[:3]
+    ]
+
+
 def test_feedback_worded_like_the_prompt_still_teaches(make_judge: Callable[..., Judge]) -> None:
     # Six trigrams shared with the distill prompt's own line, all of them the expert's words too.
     rule = (
