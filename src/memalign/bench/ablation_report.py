@@ -220,17 +220,17 @@ def plot(tables: dict[str, list[Row]], dataset: str, path: Path) -> None:
     values: list[float] = []
     for panel, (axis, rows) in zip(panels[0], tables.items(), strict=True):
         # Conditions often score alike; a marker and dash per row keeps each line visible.
-        for index, row in enumerate(r for r in rows if r.run is not None):
-            assert row.run is not None
-            metric = row.run.get("metric", metric)
-            table = [r for r in shard_table(row.run) if r["unseen"] is not None]
+        runs = [(row.condition, row.run) for row in rows if row.run is not None]
+        for index, (condition, run) in enumerate(runs):
+            metric = run.get("metric", metric)
+            table = [r for r in shard_table(run) if r["unseen"] is not None]
             values += [r["unseen"] for r in table]
             panel.plot(
                 [r["shard"] for r in table],
                 [r["unseen"] for r in table],
                 marker="os^Dv"[index % 5],
                 linestyle=("-", "--", ":", "-.")[index % 4],
-                label=row.condition,
+                label=condition,
             )
         baseline = _commonest_label_share(rows) if metric == "exact match" else None
         if baseline is not None:
