@@ -18,7 +18,7 @@ from typing import Any
 
 from memalign.bench.datasets import DATASETS
 from memalign.bench.decisions import RULES
-from memalign.bench.report import shard_table
+from memalign.bench.report import commonest_label_share, shard_table
 from memalign.errors import DependencyError, InputError
 
 AXES: dict[str, tuple[str, ...]] = {
@@ -196,13 +196,9 @@ def _rules_at_last_shard(axis: str, rows: list[Row]) -> list[str]:
 
 
 def _commonest_label_share(rows: list[Row]) -> float | None:
-    """Exact match of always giving the commonest test label, from the first run that records
-    its test labels (every compared run shares the test records)."""
-    for row in rows:
-        counts: dict[str, int] = (row.run or {}).get("dataset", {}).get("test_labels") or {}
-        if counts:
-            return max(counts.values()) / sum(counts.values())
-    return None
+    """From the first run that records its test labels (compared runs share test records)."""
+    shares = (commonest_label_share(row.run["dataset"]) for row in rows if row.run is not None)
+    return next((share for share in shares if share is not None), None)
 
 
 def plot(tables: dict[str, list[Row]], dataset: str, path: Path) -> None:

@@ -167,14 +167,22 @@ def commonest_label_baseline(dataset: dict[str, Any]) -> str | None:
     """What one constant answer, the commonest expert label of the test records used, would
     score; None where the results do not record the labels (numeric scales, older runs)."""
     counts: dict[str, int] = dataset.get("test_labels") or {}
-    if not counts:
+    share = commonest_label_share(dataset)
+    if share is None:
         return None
-    label, n = max(counts.items(), key=lambda item: item[1])
+    label = max(counts, key=counts.__getitem__)
     shares = ", ".join(f"{k} {v}" for k, v in counts.items())
     return (
         f"Test labels used: {shares}. Always answering `{label}` would score exact match "
-        f"{n / sum(counts.values()):.3f} and balanced accuracy {1 / len(counts):.3f}."
+        f"{share:.3f} and balanced accuracy {1 / len(counts):.3f}."
     )
+
+
+def commonest_label_share(dataset: dict[str, Any]) -> float | None:
+    """Exact match of always giving the commonest expert label of the test records used; None
+    where the results do not record the labels."""
+    counts: dict[str, int] = dataset.get("test_labels") or {}
+    return max(counts.values()) / sum(counts.values()) if counts else None
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
