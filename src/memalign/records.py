@@ -162,7 +162,8 @@ class DroppedGuideline(BaseModel):
     reflection model wrote: ``uncited`` rests on no item of its call (neither cited nor
     restating an item's feedback), ``copies_case_text`` is lifted from judged text rather than
     from the experts' words (a possible injection), ``echoes_prompt`` restates the reflection
-    prompt's own instructions, ``states_no_rule`` is a bare answer ("Pass") or a single word."""
+    prompt's own instructions, ``states_no_rule`` is a bare answer ("Pass"), a single word, or
+    the judge's own question reworded."""
 
     text: str
     reason: Literal["uncited", "copies_case_text", "echoes_prompt", "states_no_rule"]

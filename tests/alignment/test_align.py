@@ -312,6 +312,22 @@ def test_a_bare_answer_or_single_word_is_no_guideline(make_judge: Callable[..., 
     ]
 
 
+def test_the_judges_question_reworded_is_no_guideline(make_judge: Callable[..., Judge]) -> None:
+    """The 1.5B with feedback but no labels stored "The Python code in <outputs> for the PR
+    <inputs> passes our code review." The question's words plus one of its own are a rule."""
+    restated = [
+        "The reply in <outputs> follows our support policy for <inputs>.",
+        "Replies pass when they follow the support policy.",
+    ]
+    rule = "The reply must follow our support policy on refunds."
+    answer = json.dumps({"guidelines": [{"text": t, "sources": ["r1"]} for t in [*restated, rule]]})
+    judge, report, _ = _align_with_reflection(make_judge, answer)
+    assert [g.text for g in judge.guidelines()] == [rule]
+    assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
+        (t, "states_no_rule") for t in restated
+    ]
+
+
 def test_feedback_worded_like_the_prompt_still_teaches(make_judge: Callable[..., Judge]) -> None:
     # Six trigrams shared with the distill prompt's own line, all of them the expert's words too.
     rule = (

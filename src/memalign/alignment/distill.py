@@ -36,6 +36,14 @@ QUOTE_TRIGRAMS = 2
 ECHO_TRIGRAMS = 3
 # Fewer words than this state no rule ("Pass", "Logging."); two can ("Use logger.").
 MIN_RULE_WORDS = 2
+# Words that carry no rule of their own: a proposal made only of these, the judge's answers and
+# the words of its question restates the question (the 1.5B with feedback but no labels stored
+# "The Python code in <outputs> for the PR <inputs> passes our code review." citing 6 records).
+# Negations and modal verbs of obligation stay out: "must not" can be the whole rule.
+_FUNCTION_WORDS = frozenset(
+    "a an the this that these those it its they them their in on of for to by with as at from "  # noqa: SIM905
+    "into and or if when which who our we you your is are be been being was were".split()
+)
 _WORD = re.compile(r"[a-z0-9']+")
 _PLACEHOLDER = re.compile(r"\$\w+")
 
@@ -152,12 +160,26 @@ def quoted_by(text: str, records: Sequence[Feedback]) -> tuple[str, ...]:
     return tuple(r.id for r in records if len(grams & _expert_trigrams(r)) >= QUOTE_TRIGRAMS)
 
 
-def states_no_rule(text: str, choices: Sequence[str]) -> bool:
-    """A proposal too short to be a rule, or made only of the judge's answer words: the 0.5B
-    on code_review_python stored "Pass" as a guideline citing 8 records."""
+def _stem(word: str) -> str:
+    """Plural and third-person "-s"/"-es" off, so "passes" meets "pass" and "replies" "reply";
+    a miss only keeps a proposal, never drops one."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def states_no_rule(text: str, choices: Sequence[str], question: str = "") -> bool:
+    """A proposal too short to be a rule, or made only of the judge's answer words and its
+    question's (``question``: the judge's instructions): the 0.5B on code_review_python stored
+    "Pass" as a guideline citing 8 records, the 1.5B a rewording of the question."""
     words = _WORD.findall(text.casefold())
-    answers = {w for choice in choices for w in _WORD.findall(choice.casefold())}
-    return len(words) < MIN_RULE_WORDS or all(w in answers for w in words)
+    known = {_stem(w) for line in (*choices, question) for w in _WORD.findall(line.casefold())}
+    content = [w for w in words if w not in _FUNCTION_WORDS]
+    return len(words) < MIN_RULE_WORDS or all(_stem(w) in known for w in content)
 
 
 def validated(
@@ -165,10 +187,12 @@ def validated(
     allowed: dict[str, Feedback],
     template: str,
     choices: Sequence[str] = (),
+    question: str = "",
 ) -> Distillation:
     """Keep proposals citing at least one item of this call and grounded in expert words; a
     proposal repeated word for word is kept once, citing what all its copies cited. ``choices``
-    are the judge's answers: a proposal made only of them states no rule.
+    are the judge's answers and ``question`` its instructions: a proposal made only of their
+    words states no rule.
 
     A proposal that cites nothing of this call (small models copy the format's ``<item id>``
     placeholder) is attributed to the items whose feedback it restates, if any.
@@ -177,7 +201,7 @@ def validated(
     kept: dict[str, Candidate] = {}
     dropped: list[DroppedGuideline] = []
     for text, sources in proposals:
-        if states_no_rule(text, choices):
+        if states_no_rule(text, choices, question):
             dropped.append(DroppedGuideline(text=text, reason="states_no_rule"))
             continue
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
@@ -274,7 +298,9 @@ def distill(
         if proposals is None:
             return Distillation([], unreadable=1)
         allowed = {rid: by_id[rid] for rid, _ in batch}
-        return validated(proposals, allowed, "distill", spec.output.choices)
+        return validated(
+            proposals, allowed, "distill", spec.output.choices, spec.rendered_instructions()
+        )
 
     # Batches see the same existing guidelines and are independent, so they run concurrently
     # up to the provider's limit; consolidation then merges their proposals in batch order.
@@ -312,5 +338,7 @@ def redistill(
         boundary=boundary,
         items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
-    kept = validated(proposals or [], allowed, "redistill", spec.output.choices).candidates
+    kept = validated(
+        proposals or [], allowed, "redistill", spec.output.choices, spec.rendered_instructions()
+    ).candidates
     return kept[0] if kept else None
