@@ -318,6 +318,7 @@ def test_the_judges_question_reworded_is_no_guideline(make_judge: Callable[..., 
     restated = [
         "The reply in <outputs> follows our support policy for <inputs>.",
         "Replies pass when they follow the support policy.",
+        "The reply must follow our support policy.",
     ]
     rule = "The reply must follow our support policy on refunds."
     answer = json.dumps({"guidelines": [{"text": t, "sources": ["r1"]} for t in [*restated, rule]]})

@@ -39,10 +39,11 @@ MIN_RULE_WORDS = 2
 # Words that carry no rule of their own: a proposal made only of these, the judge's answers and
 # the words of its question restates the question (the 1.5B with feedback but no labels stored
 # "The Python code in <outputs> for the PR <inputs> passes our code review." citing 6 records).
-# Negations and modal verbs of obligation stay out: "must not" can be the whole rule.
+# Negations stay out: with a question that names print, "must not use print" is the whole rule.
 _FUNCTION_WORDS = frozenset(
     "a an the this that these those it its they them their in on of for to by with as at from "  # noqa: SIM905
-    "into and or if when which who our we you your is are be been being was were".split()
+    "into and or if when which who our we you your is are be been being was were must should "
+    "shall need".split()
 )
 _WORD = re.compile(r"[a-z0-9']+")
 _PLACEHOLDER = re.compile(r"\$\w+")
