@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from memalign import prompts
 from memalign.accounting import Meter
@@ -232,9 +233,20 @@ def reflect(
     template: str,
     meter: Meter,
     purpose: Purpose,
+    ids: Sequence[str],
     **values: str,
 ) -> list[tuple[str, list[str]]] | None:
-    """The (text, sources) proposals of one reflection call; None when the answer is unreadable."""
+    """The (text, sources) proposals of one reflection call; None when the answer is unreadable.
+
+    ``ids`` are the items shown, the only ones a guideline may cite, and no more of them than
+    there are: a grammar-constrained 1.5B otherwise counted on past the last id ("...-train-061",
+    "-062", ...) until the token limit cut the answer off, losing the sound rule it had written.
+    """
+    cite: dict[str, Any] = (
+        {"type": "array", "maxItems": len(ids), "items": {"type": "string", "enum": list(ids)}}
+        if ids
+        else {"type": "array", "items": {"type": "string"}}
+    )
     request = CompletionRequest(
         messages=(Message("user", prompts.render(template, **values)),),
         schema={
@@ -247,7 +259,7 @@ def reflect(
                         "type": "object",
                         "properties": {
                             "text": {"type": "string"},
-                            "sources": {"type": "array", "items": {"type": "string"}},
+                            "sources": cite,
                         },
                         "required": ["text", "sources"],
                     },
@@ -290,6 +302,7 @@ def distill(
             "distill",
             meter,
             "distill",
+            [rid for rid, _ in batch],
             name=spec.name,
             instructions=spec.rendered_instructions(),
             existing=existing_text,
@@ -334,6 +347,7 @@ def redistill(
         "redistill",
         meter,
         "redistill",
+        [r.id for r in remaining],
         name=spec.name,
         guideline=guideline.text,
         boundary=boundary,
