@@ -105,7 +105,9 @@ def shard_order(train: Sequence[Feedback], seed: int, shards: Sequence[int]) -> 
     return random.Random(seed).sample(list(train), len(train))[: max(shards)]
 
 
-def _with_signal(record: Feedback, signal: Signal) -> Feedback:
+def with_signal(record: Feedback, signal: Signal) -> Feedback:
+    """The record as a learning-signal ablation feeds it: without its feedback text (label
+    only) or without its label (feedback only)."""
     if signal == "label":
         return record.model_copy(update={"feedback": None})
     if signal == "feedback":
@@ -233,7 +235,7 @@ def run_curve(
                 # Align on everything seen so far: records already in memory cost nothing, so
                 # the step's cost is the new shard's; and a store lost since the checkpoint
                 # (e.g. a fresh checkout) is rebuilt instead of silently judging without it.
-                batch = [_with_signal(r, config.signal) for r in order[:shard]]
+                batch = [with_signal(r, config.signal) for r in order[:shard]]
                 report = judge.align(batch) if batch else None
                 fresh = report is not None and report.records_added > 0
                 if step.get("status") != "aligned" or fresh:
