@@ -249,8 +249,9 @@ def reflect(
     cite: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
     if ids:
         cite["maxItems"] = len(ids)
-    # Ids a grammar converter cannot be trusted to escape stay free strings (the guards still
-    # check every citation against the call's items).
+    # Other ids stay free strings (the guards still check each citation against the call's
+    # items): llama-cpp-python 0.3 writes an id holding a quote into a grammar that llama.cpp
+    # cannot parse, and the process dies.
     if ids and all(_plain(i) for i in ids):
         cite["items"] = {"type": "string", "enum": list(ids)}
     request = CompletionRequest(
