@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, Scale, open_store
 from memalign.embedders.onnx_minilm import MiniLMEmbedder
 from memalign.embedding_client import EmbeddingClient
+from memalign.providers import CompletionRequest, Message
 from memalign.providers.llamacpp import LlamaCppProvider
 from memalign.testing import HashEmbedder
 
@@ -116,3 +119,28 @@ def test_a_learned_rule_moves_the_default_models_probabilities(
     assert len(good) == len(bad) == len(REPLIES)
     assert after_auc >= 0.9, (before_auc, after_auc)
     assert after_gap > before_gap + 0.1, (before_gap, after_gap)
+
+
+def test_a_quoted_record_id_in_the_answer_grammar_does_not_kill_the_process(
+    small_llm: LlamaCppProvider,
+) -> None:
+    """llama-cpp-python 0.3.36 turns an enum value with a quote into a grammar llama.cpp cannot
+    parse, and the process died (SIGSEGV); such ids are now left out of the grammar."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "sources": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {"type": "string", "enum": ['ticket "7"', "r2"]},
+            }
+        },
+        "required": ["sources"],
+    }
+    request = CompletionRequest(
+        messages=(Message("user", 'Cite the ticket: reply {"sources": [...]}.'),),
+        schema=schema,
+        max_tokens=30,
+    )
+    answer = json.loads(small_llm.complete(request).text)
+    assert isinstance(answer["sources"], list)

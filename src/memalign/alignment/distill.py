@@ -228,10 +228,6 @@ def validated(
     return Distillation(list(kept.values()), proposed=len(proposals), dropped=tuple(dropped))
 
 
-def _plain(record_id: str) -> bool:
-    return record_id.isascii() and record_id.isprintable() and not set(record_id) & {'"', "\\"}
-
-
 def reflect(
     client: ModelClient,
     template: str,
@@ -246,14 +242,11 @@ def reflect(
     there are: a grammar-constrained 1.5B otherwise counted on past the last id ("...-train-061",
     "-062", ...) until the token limit cut the answer off, losing the sound rule it had written.
     """
-    cite: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-    if ids:
-        cite["maxItems"] = len(ids)
-    # Other ids stay free strings (the guards still check each citation against the call's
-    # items): llama-cpp-python 0.3 writes an id holding a quote into a grammar that llama.cpp
-    # cannot parse, and the process dies.
-    if ids and all(_plain(i) for i in ids):
-        cite["items"] = {"type": "string", "enum": list(ids)}
+    cite: dict[str, Any] = (
+        {"type": "array", "maxItems": len(ids), "items": {"type": "string", "enum": list(ids)}}
+        if ids
+        else {"type": "array", "items": {"type": "string"}}
+    )
     request = CompletionRequest(
         messages=(Message("user", prompts.render(template, **values)),),
         schema={

@@ -33,6 +33,26 @@ _CHATML_FALLBACK = (
 )
 
 
+def grammar_schema(schema: Any) -> Any:
+    """``schema`` with every string enum that llama-cpp-python's grammar converter mishandles
+    left free (the caller checks the answer anyway). Measured on 0.3.36: a value with a quote
+    gives a grammar llama.cpp cannot parse, and the process dies (SIGSEGV); a backslash or a
+    control character is emitted raw, which is not valid JSON."""
+    if isinstance(schema, list):
+        return [grammar_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    safe = {k: grammar_schema(v) for k, v in schema.items() if k != "enum"}
+    enum = schema.get("enum")
+    if enum is not None and not any(isinstance(v, str) and _unsafe(v) for v in enum):
+        safe["enum"] = enum
+    return safe
+
+
+def _unsafe(value: str) -> bool:
+    return any(c in '"\\' or not c.isprintable() for c in value)
+
+
 def _load(path: Path, n_ctx: int) -> Any:
     """One loaded model per file and context size, shared by every role that uses it."""
     try:
@@ -158,7 +178,9 @@ class LlamaCppProvider:
         if schema is not None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            grammar = LlamaGrammar.from_json_schema(
+                json.dumps(grammar_schema(schema)), verbose=False
+            )
         out = self._llm.create_completion(
             prompt=prompt,
             max_tokens=max_tokens,
