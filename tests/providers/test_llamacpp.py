@@ -12,6 +12,7 @@ def test_enums_the_grammar_converter_would_break_are_left_free() -> None:
             "slash": {"type": "string", "enum": ["a\\b"]},
             "tab": {"type": "string", "enum": ["a\tb"]},
             "scale": {"type": "integer", "enum": [1, 2, 3]},
+            "enum": {"type": "string", "enum": ['x"y']},
         },
         "required": ["ok"],
     }
@@ -21,5 +22,6 @@ def test_enums_the_grammar_converter_would_break_are_left_free() -> None:
     assert props["sources"] == {"type": "array", "maxItems": 2, "items": {"type": "string"}}
     assert props["slash"] == props["tab"] == {"type": "string"}
     assert props["scale"] == {"type": "integer", "enum": [1, 2, 3]}
+    assert props["enum"] == {"type": "string"}  # a property's name is not the keyword
     assert safe["required"] == ["ok"]
     assert schema["properties"]["sources"]["items"] == quoted  # the caller's schema is untouched

@@ -42,10 +42,15 @@ def grammar_schema(schema: Any) -> Any:
         return [grammar_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    safe = {k: grammar_schema(v) for k, v in schema.items() if k != "enum"}
-    enum = schema.get("enum")
-    if enum is not None and not any(isinstance(v, str) and _unsafe(v) for v in enum):
-        safe["enum"] = enum
+    safe: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            # Property names are data, not keywords: a property may be called "enum".
+            safe[key] = {name: grammar_schema(sub) for name, sub in value.items()}
+        elif key != "enum":
+            safe[key] = grammar_schema(value)
+        elif not any(isinstance(v, str) and _unsafe(v) for v in value):
+            safe[key] = value
     return safe
 
 
