@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, Scale, open_store
@@ -142,5 +140,5 @@ def test_a_quoted_record_id_in_the_answer_grammar_does_not_kill_the_process(
         schema=schema,
         max_tokens=30,
     )
-    answer = json.loads(small_llm.complete(request).text)
-    assert isinstance(answer["sources"], list)
+    # Free strings may run past 30 tokens, so the answer need not parse; it must come back.
+    assert small_llm.complete(request).text.startswith('{"sources": [')
