@@ -23,21 +23,11 @@ from memalign.bench.curves import balanced_quality, quality
 from memalign.bench.datasets import DATASETS
 from memalign.decision import first_label
 from memalign.judge_spec import FloatScore, Scale
+from memalign.metrics import auc
 
 
 def _spread(values: list[object]) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(map(str, values)).most_common())
-
-
-def auc(scores: list[float], positive: list[bool]) -> float | None:
-    """P(a random positive case scores above a random negative one), ties counting half;
-    None when either class is absent."""
-    pos = [s for s, p in zip(scores, positive, strict=True) if p]
-    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
-    if not pos or not neg:
-        return None
-    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
-    return wins / (len(pos) * len(neg))
 
 
 def report(path: Path, data_dir: Path) -> list[str]:
@@ -65,12 +55,9 @@ def report(path: Path, data_dir: Path) -> list[str]:
             f"argmax: exact {quality(output, labels, argmax):.2f} "
             f"balanced {balanced_quality(output, labels, argmax):.2f} ({_spread(argmax)})"
         )
-        ranked = (
-            auc([v["p"].get(first, 0.0) for v in verdicts], [label == first for label in labels])
-            if first is not None and all(v["p"] for v in verdicts)
-            else None
-        )
-        if ranked is not None:
+        positive = [label == first for label in labels]
+        if first is not None and all(v["p"] for v in verdicts) and len(set(positive)) == 2:
+            ranked = auc([v["p"].get(first, 0.0) for v in verdicts], positive)
             lines[-1] += f"  AUC of P({first}) {ranked:.3f}"
     return lines
 

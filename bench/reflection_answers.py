@@ -58,10 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     dataset = DATASETS[args.dataset]
     train, _ = dataset.load(args.data)
-    batch = [
-        with_signal(r, args.signal)
-        for r in shard_order(train, args.seed, [args.records])[: args.records]
-    ]
+    batch = [with_signal(r, args.signal) for r in shard_order(train, args.seed, [args.records])]
     recorder = Recorder(get_provider(args.model))
     result = distill(
         ModelClient(recorder, max_concurrency=1),

@@ -4,11 +4,17 @@ import random
 
 import pytest
 from scipy import stats
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    cohen_kappa_score,
+    roc_auc_score,
+)
 from sklearn.metrics import confusion_matrix as sk_confusion
 
 from memalign.metrics import (
     accuracy,
+    auc,
     balanced_accuracy,
     ccc,
     cohen_kappa,
@@ -85,3 +91,16 @@ def test_empty_or_mismatched_inputs_are_errors() -> None:
         accuracy([], [])
     with pytest.raises(ValueError):
         ccc([1.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_auc_matches_sklearn_ties_included(seed: int) -> None:
+    rng = random.Random(seed)
+    scores = [rng.choice([0.1, 0.2, 0.3, 0.5, 0.9]) for _ in range(60)]
+    positive = [rng.random() < 0.4 for _ in range(60)]
+    assert auc(scores, positive) == pytest.approx(roc_auc_score(positive, scores))
+
+
+def test_auc_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="positive and negative"):
+        auc([0.2, 0.8], [True, True])

@@ -69,6 +69,19 @@ def ccc(predictions: Sequence[float], labels: Sequence[float]) -> float:
     return float(2 * cov / denominator)
 
 
+def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """Area under the ROC curve: P(a random positive case scores above a random negative one),
+    ties counting half. It reads how well a judge's probabilities rank the cases whatever the
+    cut, so memory that moves them without flipping the most probable label still shows."""
+    _pairs_check(scores, positive)
+    pos = [s for s, p in zip(scores, positive, strict=True) if p]
+    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
+    if not pos or not neg:
+        raise ValueError("AUC needs positive and negative items")
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))
+
+
 def pairwise_accuracy(
     predictions: Sequence[str], labels: Sequence[str], *, ties: TiePolicy = "strict"
 ) -> float:

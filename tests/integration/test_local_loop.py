@@ -7,6 +7,7 @@ import numpy as np
 from memalign import Feedback, Judge, JudgeSpec, Labels, Scale, open_store
 from memalign.embedders.onnx_minilm import MiniLMEmbedder
 from memalign.embedding_client import EmbeddingClient
+from memalign.metrics import auc
 from memalign.providers import CompletionRequest, Message
 from memalign.providers.llamacpp import LlamaCppProvider
 from memalign.testing import HashEmbedder
@@ -74,8 +75,7 @@ def test_scales_read_an_expected_score(small_llm: LlamaCppProvider) -> None:
 
 
 def _auc(positives: list[float], negatives: list[float]) -> float:
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
+    return auc([*positives, *negatives], [True] * len(positives) + [False] * len(negatives))
 
 
 # Minimal pairs: the same reply with and without an emoji. A generic judge barely tells them

@@ -188,13 +188,11 @@ def validated(
     proposals: Sequence[tuple[str, list[str]]],
     allowed: dict[str, Feedback],
     template: str,
-    choices: Sequence[str] = (),
-    question: str = "",
+    spec: JudgeSpec,
 ) -> Distillation:
     """Keep proposals citing at least one item of this call and grounded in expert words; a
-    proposal repeated word for word is kept once, citing what all its copies cited. ``choices``
-    are the judge's answers and ``question`` its instructions: a proposal made only of their
-    words states no rule.
+    proposal repeated word for word is kept once, citing what all its copies cited. A proposal
+    made only of the judge's answers and the words of its instructions states no rule.
 
     A proposal that cites nothing of this call (small models copy the format's ``<item id>``
     placeholder) is attributed to the items whose feedback it restates, if any.
@@ -202,8 +200,9 @@ def validated(
     records = list(allowed.values())
     kept: dict[str, Candidate] = {}
     dropped: list[DroppedGuideline] = []
+    question = spec.rendered_instructions()
     for text, sources in proposals:
-        if states_no_rule(text, choices, question):
+        if states_no_rule(text, spec.output.choices, question):
             dropped.append(DroppedGuideline(text=text, reason="states_no_rule"))
             continue
         cited = tuple(dict.fromkeys(s for s in sources if s in allowed))
@@ -312,9 +311,7 @@ def distill(
         if proposals is None:
             return Distillation([], unreadable=1)
         allowed = {rid: by_id[rid] for rid, _ in batch}
-        return validated(
-            proposals, allowed, "distill", spec.output.choices, spec.rendered_instructions()
-        )
+        return validated(proposals, allowed, "distill", spec)
 
     # Batches see the same existing guidelines and are independent, so they run concurrently
     # up to the provider's limit; consolidation then merges their proposals in batch order.
@@ -353,7 +350,5 @@ def redistill(
         boundary=boundary,
         items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
-    kept = validated(
-        proposals or [], allowed, "redistill", spec.output.choices, spec.rendered_instructions()
-    ).candidates
+    kept = validated(proposals or [], allowed, "redistill", spec).candidates
     return kept[0] if kept else None
