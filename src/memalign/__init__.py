@@ -5,18 +5,24 @@ concrete examples. A judge reads both (guidelines + the k most similar examples)
 decides, and learns from each new batch of feedback without re-optimising anything.
 """
 
+from memalign.embedders import Embedder
 from memalign.errors import (
+    DependencyError,
     InputError,
     LabelError,
     MemalignError,
+    ModelAssetError,
     NotFoundError,
     ParseError,
     ProviderError,
     SpecError,
     StoreError,
 )
+from memalign.io.transfer import export_judge, import_judge
 from memalign.judge import Judge
 from memalign.judge_spec import FloatScore, JudgeSpec, Labels, MemoryConfig, Pairwise, Scale
+from memalign.models import Models, build_models
+from memalign.providers import Completion, CompletionRequest, LLMProvider, Message
 from memalign.records import (
     AlignmentReport,
     Case,
@@ -28,13 +34,16 @@ from memalign.records import (
     Verdict,
 )
 from memalign.stores import MemoryStore, open_store
-from memalign.transfer import import_judge
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlignmentReport",
     "Case",
+    "Completion",
+    "CompletionRequest",
+    "DependencyError",
+    "Embedder",
     "Example",
     "Feedback",
     "FloatScore",
@@ -43,11 +52,15 @@ __all__ = [
     "InputError",
     "Judge",
     "JudgeSpec",
+    "LLMProvider",
     "LabelError",
     "Labels",
     "MemalignError",
     "MemoryConfig",
     "MemoryStore",
+    "Message",
+    "ModelAssetError",
+    "Models",
     "NotFoundError",
     "Pairwise",
     "ParseError",
@@ -58,6 +71,8 @@ __all__ = [
     "Usage",
     "Verdict",
     "__version__",
+    "build_models",
+    "export_judge",
     "import_judge",
     "open_store",
 ]

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from memalign.prompts.rendering import estimate_tokens
 from memalign.providers import Completion, CompletionRequest
-from memalign.rendering import estimate_tokens
 
 Script = Sequence[str | Completion] | Callable[[CompletionRequest], str | Completion]
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from memalign import Feedback, InputError, Judge, JudgeSpec, Labels, open_store
 from memalign.accounting import Meter
-from memalign.rendering import example_key
+from memalign.prompts.rendering import example_key
 from memalign.testing import FakeLLM, HashEmbedder
 
 from ..conftest import feedback_batch

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from memalign import ProviderError
+from memalign.embedders.client import EmbeddingClient
 from memalign.embedders.openai_compat import OpenAIEmbedder
-from memalign.embedding_client import EmbeddingClient
 
 from ..scripted_http import Reply, ScriptedServer
 

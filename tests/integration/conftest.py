@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from memalign.embedders.onnx_minilm import MiniLMEmbedder
-from memalign.providers.llamacpp import LlamaCppProvider
+from memalign.providers.local.llamacpp import LlamaCppProvider
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

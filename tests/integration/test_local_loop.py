@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, Scale, open_store
+from memalign.embedders.client import EmbeddingClient
 from memalign.embedders.onnx_minilm import MiniLMEmbedder
-from memalign.embedding_client import EmbeddingClient
-from memalign.metrics import auc
+from memalign.evaluation.metrics import auc
 from memalign.providers import CompletionRequest, Message
-from memalign.providers.llamacpp import LlamaCppProvider
+from memalign.providers.local.llamacpp import LlamaCppProvider
 from memalign.testing import HashEmbedder
 
 SPEC = JudgeSpec(

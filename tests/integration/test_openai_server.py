@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, open_store
-from memalign.local_models import QWEN_0_5B, ensure_model
-from memalign.registry import get_provider
+from memalign.models import get_provider
+from memalign.providers.local.models import QWEN_0_5B, ensure_model
 from memalign.testing import HashEmbedder
 
 

@@ -107,8 +107,8 @@ def test_deleting_a_judge_removes_its_index_files(tmp_path: Path, spec: JudgeSpe
 
 
 def test_a_store_from_before_example_keys_migrates(tmp_path: Path, spec: JudgeSpec) -> None:
-    from memalign.stores.migrations import MIGRATIONS
-    from memalign.stores.sqlite import _statements
+    from memalign.stores.sqlite.migrations import MIGRATIONS
+    from memalign.stores.sqlite.store import _statements
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from memalign import ProviderError
-from memalign.model_client import ModelClient
 from memalign.providers import CompletionRequest, Message
 from memalign.providers.anthropic import AnthropicProvider
+from memalign.providers.client import ModelClient
 
 from ..scripted_http import Reply, ScriptedServer
 

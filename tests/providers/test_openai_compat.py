@@ -5,8 +5,8 @@ import math
 import pytest
 
 from memalign import Judge, JudgeSpec, Labels, ProviderError, open_store
-from memalign.model_client import ModelClient
 from memalign.providers import CompletionRequest, Message
+from memalign.providers.client import ModelClient
 from memalign.providers.openai_compat import OpenAICompatible
 from memalign.testing import HashEmbedder
 

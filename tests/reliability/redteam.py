@@ -1,5 +1,6 @@
 """Prompt injection and memory poisoning, measured on the red-team fixtures (used by
-tests/reliability/test_redteam.py with the fake model and by bench/redteam.py with any model).
+tests/reliability/test_redteam.py with the fake model and by benchmarks/scripts/redteam.py with any
+model).
 
 The fixtures (tests/fixtures/redteam.jsonl, SYNTHETIC: 5 support cases × 11 attacks) append an
 attack to a reply the experts fail. Two measurements:
@@ -25,10 +26,10 @@ from typing import Any
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, open_store
 from memalign.errors import ParseError
-from memalign.model_client import ModelClient
-from memalign.parsing import parse_guidelines
+from memalign.models import Models, build_models
+from memalign.prompts.answers import parse_guidelines
 from memalign.providers import Completion, CompletionRequest, LLMProvider
-from memalign.registry import Models, build_models
+from memalign.providers.client import ModelClient
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "redteam.jsonl"
 SPEC = JudgeSpec(

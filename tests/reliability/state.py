@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-# Full counts when MEMALIGN_STRESS is set (bench/reliability.sh); reduced counts in CI.
+# Full counts when MEMALIGN_STRESS is set (benchmarks/scripts/reliability.sh); reduced counts in CI.
 STRESS = bool(os.environ.get("MEMALIGN_STRESS"))
 
 

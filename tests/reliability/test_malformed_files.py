@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from memalign import JudgeSpec, Labels
 from memalign.cli import app
-from memalign.transfer import FORMAT
+from memalign.io.transfer import FORMAT
 
 GOOD = {"id": "g1", "inputs": "late parcel", "outputs": "Sorry! Ticket #4 ships.", "label": "Pass"}
 

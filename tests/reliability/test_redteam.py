@@ -1,5 +1,5 @@
 """Red-team fixtures on the fake model: no guideline may come from judged text; verdict flips
-are counted (and reported by bench/redteam.py for the local model)."""
+are counted (and reported by benchmarks/scripts/redteam.py for the local model)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import pytest
 from memalign import Feedback, Judge, JudgeSpec, Labels, NotFoundError, StoreError, open_store
 from memalign.records import Guideline
 from memalign.stores import ChangeSet
-from memalign.stores.migrations import MIGRATIONS
-from memalign.stores.sqlite import SQLiteStore
+from memalign.stores.sqlite.migrations import MIGRATIONS
+from memalign.stores.sqlite.store import SQLiteStore
 from memalign.testing import FakeLLM, HashEmbedder
 
 from ..conftest import feedback_batch

@@ -7,21 +7,20 @@ Every model and embedding call happens before the store transaction opens.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from memalign.accounting import Meter
 from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.forget import plan_removal
-from memalign.decision import agrees
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
+from memalign.judging import JudgeEngine
+from memalign.judging.decision import agrees
+from memalign.memory import Vector
+from memalign.prompts.rendering import example_key, render_case
 from memalign.records import AlignmentReport, Example, Feedback, RejectedRecord, Verdict, utcnow
-from memalign.rendering import example_key, render_case
-from memalign.stores import ChangeSet, Vector
-
-if TYPE_CHECKING:
-    from memalign.judge import Judge
+from memalign.stores import ChangeSet
 
 EXAMPLE_CASE_CHARS = 1500
 OnInvalid = Literal["raise", "skip"]
@@ -68,11 +67,11 @@ def _binary(spec: JudgeSpec) -> bool:
     return isinstance(spec.output, Labels) and len(spec.output.labels) == 2
 
 
-def _score(judge: Judge, records: list[Feedback], meter: Meter) -> dict[str, Verdict]:
+def _score(engine: JudgeEngine, records: list[Feedback], meter: Meter) -> dict[str, Verdict]:
     """Judge records under the current memory, each without its own example."""
     if not records:
         return {}
-    verdicts = judge.judge_many(
+    verdicts = engine.judge_many(
         [r.case for r in records], exclude=[(r.id,) for r in records], rationale=False
     )
     for verdict in verdicts:
@@ -81,17 +80,20 @@ def _score(judge: Judge, records: list[Feedback], meter: Meter) -> dict[str, Ver
 
 
 def _calibrate(
-    judge: Judge, incoming: list[Feedback], examples: list[tuple[Example, Vector]], meter: Meter
+    engine: JudgeEngine,
+    incoming: list[Feedback],
+    examples: list[tuple[Example, Vector]],
+    meter: Meter,
 ) -> int | None:
     """Re-score labelled records under the memory they just built; store the probabilities as
     the evidence the decision threshold is fitted on. Returns the new version, if any."""
     labelled = [r for r in incoming if r.label is not None]
     # One record first: a model that returns no probabilities gives nothing to calibrate on,
     # and the other calls would be spent for nothing.
-    scored = _score(judge, labelled[:1], meter)
+    scored = _score(engine, labelled[:1], meter)
     if not any(v.probabilities for v in scored.values()):
         return None
-    scored |= _score(judge, labelled[1:], meter)
+    scored |= _score(engine, labelled[1:], meter)
     updates = [
         (example.model_copy(update={"judge_probs": scored[example.record_id].probabilities}), v)
         for example, v in examples
@@ -99,8 +101,8 @@ def _calibrate(
     ]
     if not updates:
         return None
-    return judge.store.commit(
-        judge.judge_id,
+    return engine.store.commit(
+        engine.judge_id,
         ChangeSet(
             operation="calibrate", upsert_examples=updates, summary={"examples": len(updates)}
         ),
@@ -108,7 +110,7 @@ def _calibrate(
 
 
 def align(
-    judge: Judge,
+    engine: JudgeEngine,
     records: Iterable[Feedback],
     *,
     detect_disagreements: bool | None = None,
@@ -116,10 +118,10 @@ def align(
 ) -> AlignmentReport:
     meter = Meter()
     with meter.timed():
-        row = judge.refresh()
+        row = engine.refresh()
         spec = row.spec
         valid, rejected = validate(records, spec, on_invalid)
-        stored = judge.store.record_hashes(row.judge_id, [r.id for r in valid])
+        stored = engine.store.record_hashes(row.judge_id, [r.id for r in valid])
         incoming = [r for r in valid if stored.get(r.id) != r.content_hash()]
         changed = [r.id for r in incoming if r.id in stored]
         report = AlignmentReport(
@@ -145,7 +147,7 @@ def align(
             r.id: r.verdict for r in incoming if r.verdict is not None
         }
         to_judge = [r for r in incoming if detect and r.verdict is None and r.label is not None]
-        scored = _score(judge, to_judge, meter)
+        scored = _score(engine, to_judge, meter)
         judged.update({rid: verdict.value for rid, verdict in scored.items()})
         probs = {rid: v.probabilities for rid, v in scored.items() if v.probabilities}
         agreement: dict[str, bool | None] = {}
@@ -160,17 +162,17 @@ def align(
 
         # An overwritten record takes what was derived from its old content with it.
         removal = plan_removal(
-            judge.store,
+            engine.store,
             row.judge_id,
             spec,
             changed,
-            reflection=judge.reflection,
-            embedder=judge.embedder,
+            reflection=engine.reflection,
+            embedder=engine.embedder,
             meter=meter,
         )
         existing = [
             (g, v)
-            for g, v in judge.store.guidelines(row.judge_id)
+            for g, v in engine.store.guidelines(row.judge_id)
             if g.id not in set(removal.delete_guidelines)
         ]
         rewritten = {g.id: (g, v) for g, v in removal.rewrite}
@@ -185,7 +187,7 @@ def align(
         ]
         distilled = (
             distill(
-                judge.reflection,
+                engine.reflection,
                 spec,
                 to_distill,
                 [g for g, _ in existing if g.status != "retired"],
@@ -198,13 +200,13 @@ def align(
             distilled.candidates,
             existing,
             spec=spec,
-            reflection=judge.reflection,
-            embedder=judge.embedder,
+            reflection=engine.reflection,
+            embedder=engine.embedder,
             meter=meter,
         )
 
         keys = [example_key(r.case, spec) for r in incoming]
-        vectors = judge.embedder.embed(keys, meter)
+        vectors = engine.embedder.embed(keys, meter)
         examples = [
             (
                 Example(
@@ -222,7 +224,7 @@ def align(
             for r, key, vector in zip(incoming, keys, vectors, strict=True)
         ]
         upserts = {**rewritten, **merged.upserts}
-        version = judge.store.commit(
+        version = engine.store.commit(
             row.judge_id,
             ChangeSet(
                 operation="align",
@@ -241,11 +243,11 @@ def align(
             ),
         )
         if spec.memory.calibrate and probs and _binary(spec):
-            version = _calibrate(judge, incoming, examples, meter) or version
+            version = _calibrate(engine, incoming, examples, meter) or version
         if changed:
             # The overwritten content must leave the files too, the saved vector index included.
-            judge.episodic.scrub()
-            judge.store.compact(vacuum=False)
+            engine.episodic.scrub()
+            engine.store.compact(vacuum=False)
         report.memory_version = version
         report.guidelines_proposed = distilled.proposed
         report.guidelines_dropped = list(distilled.dropped)

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from memalign import prompts
 from memalign.accounting import Meter
 from memalign.alignment.distill import Candidate
-from memalign.embedding_client import EmbeddingClient
+from memalign.embedders import EmbeddingClient
 from memalign.errors import ParseError
 from memalign.judge_spec import JudgeSpec
-from memalign.memory import semantic
-from memalign.model_client import ModelClient
-from memalign.parsing import parse_json_object
-from memalign.providers import CompletionRequest, Message
+from memalign.memory import Vector, semantic
+from memalign.prompts.answers import parse_json_object
+from memalign.providers import CompletionRequest, Message, ModelClient
 from memalign.records import Guideline, utcnow
-from memalign.stores import Vector
 
 
 @dataclass

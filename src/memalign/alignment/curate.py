@@ -4,27 +4,26 @@ Each edit is its own memory version, like an alignment."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from memalign.errors import InputError, NotFoundError
+from memalign.judging import JudgeEngine
+from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
 from memalign.records import Guideline, GuidelineStatus, utcnow
-from memalign.stores import ChangeSet, Vector
-
-if TYPE_CHECKING:
-    from memalign.judge import Judge
+from memalign.stores import ChangeSet
 
 
-def _find(judge: Judge, guideline_id: str) -> tuple[Guideline, Vector | None]:
-    for guideline, vector in judge.store.guidelines(judge.judge_id):
+def _find(engine: JudgeEngine, guideline_id: str) -> tuple[Guideline, Vector | None]:
+    for guideline, vector in engine.store.guidelines(engine.judge_id):
         if guideline.id == guideline_id:
             return guideline, vector
     raise NotFoundError("guideline", guideline_id)
 
 
-def _save(judge: Judge, operation: str, guideline: Guideline, vector: Vector | None) -> Guideline:
-    judge.store.commit(
-        judge.judge_id,
+def _save(
+    engine: JudgeEngine, operation: str, guideline: Guideline, vector: Vector | None
+) -> Guideline:
+    engine.store.commit(
+        engine.judge_id,
         ChangeSet(
             operation=operation,
             upsert_guidelines=[(guideline, vector)],
@@ -34,35 +33,35 @@ def _save(judge: Judge, operation: str, guideline: Guideline, vector: Vector | N
     return guideline
 
 
-def add_guideline(judge: Judge, text: str, *, pinned: bool = False) -> Guideline:
+def add_guideline(engine: JudgeEngine, text: str, *, pinned: bool = False) -> Guideline:
     text = " ".join(text.split())
     if not text:
         raise InputError("guideline text must not be empty", field="text")
     guideline = Guideline(id=new_guideline_id(), text=text, origin="manual", pinned=pinned)
-    return _save(judge, "guideline.add", guideline, judge.embedder.embed([text])[0])
+    return _save(engine, "guideline.add", guideline, engine.embedder.embed([text])[0])
 
 
-def edit_guideline(judge: Judge, guideline_id: str, text: str) -> Guideline:
+def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideline:
     text = " ".join(text.split())
     if not text:
         raise InputError("guideline text must not be empty", field="text")
-    current, _ = _find(judge, guideline_id)
+    current, _ = _find(engine, guideline_id)
     edited = current.model_copy(update={"text": text, "updated_at": utcnow()})
-    return _save(judge, "guideline.edit", edited, judge.embedder.embed([text])[0])
+    return _save(engine, "guideline.edit", edited, engine.embedder.embed([text])[0])
 
 
-def set_pinned(judge: Judge, guideline_id: str, pinned: bool = True) -> Guideline:
-    current, vector = _find(judge, guideline_id)
+def set_pinned(engine: JudgeEngine, guideline_id: str, pinned: bool = True) -> Guideline:
+    current, vector = _find(engine, guideline_id)
     changed = current.model_copy(update={"pinned": pinned, "updated_at": utcnow()})
-    return _save(judge, "guideline.pin" if pinned else "guideline.unpin", changed, vector)
+    return _save(engine, "guideline.pin" if pinned else "guideline.unpin", changed, vector)
 
 
-def set_status(judge: Judge, guideline_id: str, status: GuidelineStatus) -> Guideline:
-    current, vector = _find(judge, guideline_id)
+def set_status(engine: JudgeEngine, guideline_id: str, status: GuidelineStatus) -> Guideline:
+    current, vector = _find(engine, guideline_id)
     if status == "active" and current.status == "active":
         return current
     changed = current.model_copy(update={"status": status, "updated_at": utcnow()})
     operation = {"active": "guideline.approve", "retired": "guideline.retire"}.get(
         status, "guideline.status"
     )
-    return _save(judge, operation, changed, vector)
+    return _save(engine, operation, changed, vector)

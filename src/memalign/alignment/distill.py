@@ -18,11 +18,10 @@ from memalign import prompts
 from memalign.accounting import Meter
 from memalign.errors import ParseError
 from memalign.judge_spec import JudgeSpec, Value
-from memalign.model_client import ModelClient
-from memalign.parsing import parse_guidelines
-from memalign.providers import CompletionRequest, Message, Purpose
+from memalign.prompts.answers import parse_guidelines
+from memalign.prompts.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
+from memalign.providers import CompletionRequest, Message, ModelClient, Purpose
 from memalign.records import DroppedGuideline, Feedback, Guideline
-from memalign.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
 
 CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
 # Per reflection call. A grammar-constrained small model can otherwise repeat one guideline

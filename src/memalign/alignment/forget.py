@@ -11,19 +11,17 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from memalign.accounting import Meter
 from memalign.alignment.distill import redistill
-from memalign.embedding_client import EmbeddingClient
+from memalign.embedders import EmbeddingClient
 from memalign.errors import InputError
 from memalign.judge_spec import JudgeSpec
-from memalign.model_client import ModelClient
+from memalign.judging import JudgeEngine
+from memalign.memory import Vector
+from memalign.providers import ModelClient
 from memalign.records import ForgetReport, Guideline, utcnow
-from memalign.stores import ChangeSet, MemoryStore, Vector
-
-if TYPE_CHECKING:
-    from memalign.judge import Judge
+from memalign.stores import ChangeSet, MemoryStore
 
 
 @dataclass
@@ -107,7 +105,7 @@ def resolve_targets(
 
 
 def forget(
-    judge: Judge,
+    engine: JudgeEngine,
     *,
     ids: Collection[str] | None = None,
     annotator: str | None = None,
@@ -117,24 +115,24 @@ def forget(
 ) -> ForgetReport:
     meter = Meter()
     with meter.timed():
-        row = judge.refresh()
+        row = engine.refresh()
         targets, missing = resolve_targets(
-            judge.store, row.judge_id, ids=ids, annotator=annotator, before=before, after=after
+            engine.store, row.judge_id, ids=ids, annotator=annotator, before=before, after=after
         )
-        examples_removed = judge.store.example_count(row.judge_id, targets)
+        examples_removed = engine.store.example_count(row.judge_id, targets)
         plan = plan_removal(
-            judge.store,
+            engine.store,
             row.judge_id,
             row.spec,
             targets,
-            reflection=judge.reflection,
-            embedder=judge.embedder,
+            reflection=engine.reflection,
+            embedder=engine.embedder,
             meter=meter,
             dry_run=dry_run,
         )
         version = row.version
         if targets and not dry_run:
-            version = judge.store.commit(
+            version = engine.store.commit(
                 row.judge_id,
                 ChangeSet(
                     operation="forget",
@@ -149,8 +147,8 @@ def forget(
                 ),
             )
             # The index saved beside the store holds vectors too: scrub it before compacting.
-            judge.episodic.scrub()
-            judge.store.compact(vacuum=False)
+            engine.episodic.scrub()
+            engine.store.compact(vacuum=False)
     return ForgetReport(
         judge=row.spec.name,
         memory_version=version,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from memalign.cli import bench, demo, feedback, judges, memory
+from memalign.cli import demo, feedback, judges, memory
 
 app = typer.Typer(
     name="memalign",
@@ -23,9 +23,6 @@ app.command("forget")(memory.forget)
 app.command("export")(memory.export)
 app.command("import")(memory.import_)
 app.command("demo")(demo.demo)
-app.command("bench")(bench.bench)
-app.command("baselines")(bench.baselines)
-app.command("ablations")(bench.ablations)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from memalign.config import Settings
 from memalign.errors import InputError, MemalignError, NotFoundError, SpecError
 from memalign.judge import Judge
-from memalign.registry import build_models
+from memalign.models import build_models
 from memalign.stores import MemoryStore, open_store
 
 StoreOpt = Annotated[

@@ -13,7 +13,7 @@ from rich.table import Table
 from memalign.cli.common import JsonOpt, ModelOpt, command, console, emit, settings
 from memalign.cli.feedback import progress as progress_bars
 from memalign.demo import DemoResult, run_demo
-from memalign.registry import build_models
+from memalign.models import build_models
 from memalign.stores import open_store
 
 

@@ -24,10 +24,10 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError
-from memalign.feedback_io import Row, parse_field_map, read_records
+from memalign.evaluation.agreement import agreement_report
+from memalign.io.feedback import Row, parse_field_map, read_records
 from memalign.judge import Judge
 from memalign.records import AlignmentReport, Verdict
-from memalign.scoring import agreement_report
 
 MapOpt = Annotated[
     list[str] | None,

@@ -20,8 +20,8 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError
+from memalign.io.transfer import export_judge, import_judge
 from memalign.records import ForgetReport, Guideline
-from memalign.transfer import export_judge, import_judge
 
 guideline_app = typer.Typer(help="Edit a judge's guidelines by hand.", no_args_is_help=True)
 

@@ -15,10 +15,10 @@ from importlib import resources
 from typing import Any
 
 from memalign.errors import NotFoundError
+from memalign.evaluation.agreement import agreement_report
 from memalign.judge import Judge
 from memalign.judge_spec import JudgeSpec, Labels, MemoryConfig
 from memalign.records import AlignmentReport, Case, Feedback, Usage, Verdict
-from memalign.scoring import agreement_report
 from memalign.stores import MemoryStore
 
 SPEC = JudgeSpec(

@@ -1,15 +1,7 @@
-"""The embedding plug point: an embedder implements one method, ``embed``."""
+"""Embedders: the ``Embedder`` plug point and ``EmbeddingClient``, which batches, normalises
+and meters every embedding call once for all adapters."""
 
-from __future__ import annotations
+from memalign.embedders.base import Embedder
+from memalign.embedders.client import EmbeddingClient
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Turns texts into vectors of a fixed dimension. Normalisation is done by the core."""
-
-    name: str
-
-    def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]: ...
+__all__ = ["Embedder", "EmbeddingClient"]

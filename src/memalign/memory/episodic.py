@@ -11,14 +11,15 @@ the hits, so a judge with a million examples does not load them to judge one cas
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
-from memalign.memory.vector_index import ANN_THRESHOLD, VectorIndex
+from memalign.memory.vector_index import ANN_THRESHOLD, Vector, VectorIndex
 from memalign.records import Example
-from memalign.stores import MemoryStore, Vector
 
 # Added to the similarity of examples the judge got wrong, so that near-ties favour the cases
 # where memory has the most to teach. Small on purpose: similarity still dominates.
@@ -27,12 +28,23 @@ DISAGREEMENT_BONUS = 0.05
 OVERFETCH = 10
 
 
+class ExampleSource(Protocol):
+    """What episodic memory reads from a store (every ``MemoryStore`` is one): memory sits
+    below the stores, so it names only the calls it makes."""
+
+    def example_vectors(
+        self, judge_id: int, keys: Sequence[int] | None = None
+    ) -> tuple[int, npt.NDArray[np.int64], Vector]: ...
+    def example_log(self, judge_id: int, after: int) -> list[tuple[int, int, bool]]: ...
+    def examples_by_key(self, judge_id: int, keys: Sequence[int]) -> dict[int, Example]: ...
+
+
 class EpisodicIndex:
     """One judge's example vectors, kept in step with the store. Thread-safe."""
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: ExampleSource,
         judge_id: int,
         path: Path | None = None,
         *,

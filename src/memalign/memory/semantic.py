@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from memalign.memory.vector_index import Vector
 from memalign.records import Guideline
-from memalign.stores import Vector
 
 
 def new_guideline_id() -> str:

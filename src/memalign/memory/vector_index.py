@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from memalign.errors import DependencyError
+from memalign.errors import DependencyError, InputError
 
 Keys = npt.NDArray[np.int64]
 Matrix = npt.NDArray[np.float32]
+# One embedding (float32, one dimension); what embedders return and stores keep.
+Vector = npt.NDArray[np.float32]
 
 ANN_THRESHOLD = 20_000
 # HNSW parameters: graph degree, and candidate list sizes while building and searching.
@@ -80,7 +82,10 @@ class VectorIndex:
             return
         vectors = _normalised(vectors)
         if vectors.shape != (len(keys), self.ndim):
-            raise ValueError(f"want {len(keys)} vectors of {self.ndim} dimensions")
+            raise InputError(
+                f"want {len(keys)} vectors of {self.ndim} dimensions, got shape {vectors.shape}",
+                field="vector",
+            )
         self.remove(keys)
         if self._ann is not None:
             self._ann.add(keys, vectors)

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from memalign.errors import DependencyError, ProviderError
-from memalign.providers import Completion, CompletionRequest
+from memalign.providers.base import Completion, CompletionRequest
 from memalign.providers.http_status import from_status, transport_error
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from memalign.errors import DependencyError, ProviderError
-from memalign.providers import Completion, CompletionRequest
+from memalign.providers.base import Completion, CompletionRequest
 from memalign.providers.http_status import from_status, transport_error
 
 

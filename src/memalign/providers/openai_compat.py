@@ -7,10 +7,10 @@ import os
 from typing import Any
 
 from memalign.errors import DependencyError, ProviderError
-from memalign.logprobs import choice_probs_from_top, token_at, value_offset
-from memalign.parsing import parse_verdict
-from memalign.providers import Completion, CompletionRequest
+from memalign.prompts.answers import parse_verdict
+from memalign.providers.base import Completion, CompletionRequest
 from memalign.providers.http_status import from_status, transport_error
+from memalign.providers.logprobs import choice_probs_from_top, token_at, value_offset
 
 _WEAKER = {"json_schema": "json_object_schema", "json_object_schema": "none"}
 

@@ -1,0 +1,3 @@
+from memalign_bench.cli import main
+
+main()

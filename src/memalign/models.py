@@ -1,0 +1,123 @@
+"""From a model string to a provider or embedder: the only place that imports adapters.
+
+Model strings: ``fake`` · ``local`` (= ``local:1.5b``) · ``local:0.5b`` · ``local:/path.gguf`` ·
+``openai/<model>`` · ``azure/<deployment>`` · ``anthropic/<model>`` · ``litellm/<model>`` ·
+``ollama/<model>`` · ``http(s)://host:port/v1#<model>`` (any OpenAI-compatible server).
+Embedders: ``hash`` · ``local`` (MiniLM) · ``openai/<model>`` · ``http(s)://…#<model>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from memalign.embedders import Embedder, EmbeddingClient
+from memalign.errors import SpecError
+from memalign.providers import LLMProvider, ModelClient
+from memalign.providers.pricing import pricing_for
+
+
+def _url(spec: str) -> tuple[str, str]:
+    base, _, model = spec.partition("#")
+    return base, model or "default"
+
+
+def get_provider(spec: str, *, timeout: float = 60.0) -> LLMProvider:
+    if spec == "fake":
+        from memalign.testing import FakeLLM
+
+        return FakeLLM()
+    if spec == "local" or spec.startswith("local:"):
+        from memalign.providers.local.llamacpp import LlamaCppProvider
+
+        return LlamaCppProvider(spec.partition(":")[2] or "1.5b")
+    if spec.startswith(("http://", "https://")):
+        from memalign.providers.openai_compat import OpenAICompatible
+
+        base, model = _url(spec)
+        return OpenAICompatible(
+            model, base_url=base, api_key_env="MEMALIGN_API_KEY", timeout=timeout
+        )
+    prefix, _, name = spec.partition("/")
+    if not name:
+        raise SpecError(f"unknown model {spec!r}; see memalign.models for the forms")
+    if prefix in ("openai", "azure", "ollama"):
+        from memalign.providers.openai_compat import OpenAICompatible
+
+        if prefix == "ollama":
+            return OpenAICompatible(name, base_url="http://localhost:11434/v1", timeout=timeout)
+        return OpenAICompatible(name, azure=prefix == "azure", timeout=timeout)
+    if prefix == "anthropic":
+        from memalign.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(name, timeout=timeout)
+    if prefix == "litellm":
+        from memalign.providers.litellm import LiteLLMProvider
+
+        return LiteLLMProvider(name, timeout=timeout)
+    raise SpecError(f"unknown model provider {prefix!r} in {spec!r}")
+
+
+def get_embedder(spec: str) -> Embedder:
+    if spec == "hash":
+        from memalign.testing import HashEmbedder
+
+        return HashEmbedder()
+    if spec in ("local", "minilm"):
+        from memalign.embedders.onnx_minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    from memalign.embedders.openai_compat import OpenAIEmbedder
+
+    if spec.startswith(("http://", "https://")):
+        base, model = _url(spec)
+        return OpenAIEmbedder(model, base_url=base, api_key_env="MEMALIGN_API_KEY")
+    prefix, _, name = spec.partition("/")
+    if prefix == "openai" and name:
+        return OpenAIEmbedder(name)
+    raise SpecError(f"unknown embedder {spec!r}; use hash, local, openai/<model> or a URL#model")
+
+
+@dataclass(frozen=True)
+class Models:
+    """The three roles a judge needs; pass as ``Judge(..., **models.as_kwargs())``."""
+
+    llm: ModelClient
+    reflection_llm: ModelClient
+    embedder: EmbeddingClient
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"llm": self.llm, "reflection_llm": self.reflection_llm, "embedder": self.embedder}
+
+
+def build_models(
+    model: str,
+    *,
+    reflection_model: str | None = None,
+    embedder: str | None = None,
+    reference_price: str | None = None,
+    max_concurrency: int = 4,
+    timeout: float = 60.0,
+) -> Models:
+    """Clients for each role. The reflection role shares the judge's provider unless named, and
+    the embedder defaults to ``hash`` for the fake model and ``local`` otherwise."""
+    judge = get_provider(model, timeout=timeout)
+    reflection = (
+        judge
+        if reflection_model in (None, model)
+        else get_provider(reflection_model, timeout=timeout)
+    )
+    reflection_spec = reflection_model or model
+    return Models(
+        llm=ModelClient(
+            judge, max_concurrency=max_concurrency, pricing=pricing_for(model, reference_price)
+        ),
+        reflection_llm=ModelClient(
+            reflection,
+            max_concurrency=max_concurrency,
+            pricing=pricing_for(reflection_spec, reference_price),
+        ),
+        embedder=EmbeddingClient(
+            get_embedder(embedder or ("hash" if model == "fake" else "local"))
+        ),
+    )

@@ -1,0 +1,371 @@
+"""The SQLite memory store (stdlib ``sqlite3``).
+
+Durability: WAL journal, ``synchronous=FULL``, foreign keys on, a busy timeout, and
+``secure_delete`` so freed pages are zeroed. Each ``commit`` is one ``BEGIN IMMEDIATE``
+transaction. ``compact`` checkpoints the WAL and VACUUMs, so forgotten text leaves the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from memalign.errors import NotFoundError, SpecError, StoreError
+from memalign.judge_spec import JudgeSpec
+from memalign.memory import Vector
+from memalign.records import Feedback, Guideline, MemoryVersion, Verdict, utcnow
+from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow
+from memalign.stores.sqlite.examples import ExampleReads, vector_from_blob
+from memalign.stores.sqlite.migrations import MIGRATIONS
+
+
+def _now() -> str:
+    return utcnow().isoformat()
+
+
+def _time(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _blob(vector: Vector) -> tuple[int, bytes]:
+    flat = np.asarray(vector, dtype=np.float32).ravel()
+    return int(flat.shape[0]), flat.tobytes()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements; a trigger body's semicolons do not end its statement."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+class SQLiteStore(ExampleReads):
+    def __init__(self, path: Path | str) -> None:
+        self.location = str(path)
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.location, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA secure_delete = ON")
+            if self.location != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store: {exc}", location=self.location) from None
+        self._lock = threading.RLock()
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return list(cursor.fetchall())
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+            known = {name for name, _ in MIGRATIONS}
+            if applied - known:
+                raise StoreError(
+                    f"store has newer schema migrations {sorted(applied - known)}; "
+                    "upgrade memalign",
+                    location=self.location,
+                )
+            for name, sql in MIGRATIONS:
+                if name in applied:
+                    continue
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, _now()))
+
+    def applied_migrations(self) -> list[str]:
+        return [row[0] for row in self._rows("SELECT name FROM schema_migrations ORDER BY name")]
+
+    # -- judges ---------------------------------------------------------------------------
+
+    def _judge_row(self, row: sqlite3.Row) -> JudgeRow:
+        return JudgeRow(
+            judge_id=row["judge_id"],
+            tenant=row["tenant"],
+            spec=JudgeSpec.from_dict(json.loads(row["spec_json"])),
+            version=row["memory_version"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    def create_judge(self, spec: JudgeSpec, *, tenant: str = DEFAULT_TENANT) -> JudgeRow:
+        with self._transaction() as db:
+            exists = db.execute(
+                "SELECT 1 FROM judges WHERE tenant = ? AND name = ?", (tenant, spec.name)
+            ).fetchone()
+            if exists:
+                raise SpecError(f"judge {spec.name!r} already exists in {self.location}")
+            db.execute(
+                "INSERT INTO judges (tenant, name, spec_json, memory_version, created_at) "
+                "VALUES (?, ?, ?, 0, ?)",
+                (tenant, spec.name, json.dumps(spec.to_dict()), _now()),
+            )
+        return self.get_judge(spec.name, tenant=tenant)
+
+    def get_judge(self, name: str, *, tenant: str = DEFAULT_TENANT) -> JudgeRow:
+        rows = self._rows("SELECT * FROM judges WHERE tenant = ? AND name = ?", (tenant, name))
+        if not rows:
+            raise NotFoundError("judge", name)
+        return self._judge_row(rows[0])
+
+    def list_judges(self, *, tenant: str = DEFAULT_TENANT) -> list[JudgeRow]:
+        rows = self._rows("SELECT * FROM judges WHERE tenant = ? ORDER BY name", (tenant,))
+        return [self._judge_row(row) for row in rows]
+
+    def delete_judge(self, name: str, *, tenant: str = DEFAULT_TENANT) -> None:
+        judge = self.get_judge(name, tenant=tenant)
+        with self._transaction() as db:
+            db.execute("DELETE FROM judges WHERE judge_id = ?", (judge.judge_id,))
+            db.execute("DELETE FROM example_log WHERE judge_id = ?", (judge.judge_id,))
+        path = self.index_path(judge.judge_id)
+        if path is not None:
+            for leftover in path.parent.glob(path.name + "*"):
+                leftover.unlink(missing_ok=True)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def record_hashes(self, judge_id: int, ids: Sequence[str] | None = None) -> dict[str, str]:
+        if ids is None:
+            rows = self._rows(
+                "SELECT record_id, content_hash FROM records WHERE judge_id = ?", (judge_id,)
+            )
+        else:
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                rows += self._rows(
+                    "SELECT record_id, content_hash FROM records WHERE judge_id = ? AND "
+                    f"record_id IN ({','.join('?' * len(chunk))})",
+                    (judge_id, *chunk),
+                )
+        return {row["record_id"]: row["content_hash"] for row in rows}
+
+    def get_records(self, judge_id: int, ids: Sequence[str] | None = None) -> list[Feedback]:
+        rows = self._rows(
+            "SELECT record_id, payload_json FROM records WHERE judge_id = ? ORDER BY created_at, "
+            "record_id",
+            (judge_id,),
+        )
+        wanted = None if ids is None else set(ids)
+        return [
+            Feedback.model_validate_json(row["payload_json"])
+            for row in rows
+            if wanted is None or row["record_id"] in wanted
+        ]
+
+    def find_record_ids(
+        self,
+        judge_id: int,
+        *,
+        annotator: str | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+    ) -> list[str]:
+        sql = "SELECT record_id FROM records WHERE judge_id = ?"
+        params: list[object] = [judge_id]
+        if annotator is not None:
+            sql += " AND annotator = ?"
+            params.append(annotator)
+        if before is not None:
+            sql += " AND created_at < ?"
+            params.append(_time(before))
+        if after is not None:
+            sql += " AND created_at >= ?"
+            params.append(_time(after))
+        return [row["record_id"] for row in self._rows(sql + " ORDER BY record_id", params)]
+
+    def guidelines(self, judge_id: int) -> list[tuple[Guideline, Vector | None]]:
+        rows = self._rows(
+            "SELECT guideline_json, dim, vector FROM guidelines WHERE judge_id = ?", (judge_id,)
+        )
+        out = []
+        for row in rows:
+            guideline = Guideline.model_validate_json(row["guideline_json"])
+            vector = (
+                vector_from_blob(row["dim"], row["vector"]) if row["vector"] is not None else None
+            )
+            out.append((guideline, vector))
+        out.sort(key=lambda item: (item[0].created_at, item[0].id))
+        return out
+
+    def history(self, judge_id: int) -> list[MemoryVersion]:
+        rows = self._rows(
+            "SELECT * FROM memory_versions WHERE judge_id = ? ORDER BY version", (judge_id,)
+        )
+        return [
+            MemoryVersion(
+                version=row["version"],
+                operation=row["operation"],
+                created_at=datetime.fromisoformat(row["created_at"]),
+                summary=json.loads(row["summary_json"]),
+            )
+            for row in rows
+        ]
+
+    # -- verdict cache --------------------------------------------------------------------
+
+    def cached_verdict(self, judge_id: int, version: int, case_hash: str) -> Verdict | None:
+        rows = self._rows(
+            "SELECT verdict_json FROM verdict_cache WHERE judge_id = ? AND memory_version = ? "
+            "AND case_hash = ?",
+            (judge_id, version, case_hash),
+        )
+        return Verdict.model_validate_json(rows[0]["verdict_json"]) if rows else None
+
+    def cache_verdict(self, judge_id: int, version: int, case_hash: str, v: Verdict) -> None:
+        with self._transaction() as db:
+            current = db.execute(
+                "SELECT memory_version FROM judges WHERE judge_id = ?", (judge_id,)
+            ).fetchone()
+            # A verdict computed under an older version must not be cached after a commit.
+            if current is None or current[0] != version:
+                return
+            db.execute(
+                "INSERT OR REPLACE INTO verdict_cache VALUES (?, ?, ?, ?)",
+                (judge_id, version, case_hash, v.model_dump_json()),
+            )
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def commit(self, judge_id: int, changes: ChangeSet) -> int:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT memory_version FROM judges WHERE judge_id = ?", (judge_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError("judge", str(judge_id))
+            version = int(row[0]) + 1
+            db.executemany(
+                "DELETE FROM records WHERE judge_id = ? AND record_id = ?",
+                [(judge_id, rid) for rid in changes.delete_records],
+            )
+            db.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        judge_id,
+                        rec.id,
+                        rec.content_hash(),
+                        rec.model_dump_json(),
+                        rec.annotator,
+                        _time(rec.created_at or utcnow()),
+                    )
+                    for rec in changes.upsert_records
+                ],
+            )
+            db.executemany(
+                "DELETE FROM guidelines WHERE judge_id = ? AND guideline_id = ?",
+                [(judge_id, gid) for gid in changes.delete_guidelines],
+            )
+            for guideline, vector in changes.upsert_guidelines:
+                dim, blob = _blob(vector) if vector is not None else (None, None)
+                db.execute(
+                    "INSERT INTO guidelines VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (judge_id, guideline_id) DO UPDATE SET "
+                    "guideline_json = excluded.guideline_json, dim = excluded.dim, "
+                    "vector = excluded.vector",
+                    (judge_id, guideline.id, guideline.model_dump_json(), dim, blob),
+                )
+                db.execute(
+                    "DELETE FROM guideline_sources WHERE judge_id = ? AND guideline_id = ?",
+                    (judge_id, guideline.id),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO guideline_sources VALUES (?, ?, ?)",
+                    [(judge_id, guideline.id, source) for source in guideline.sources],
+                )
+            for example, vector in changes.upsert_examples:
+                dim, blob = _blob(vector)
+                # An upsert, not REPLACE: the example keeps its key, and the log sees a new
+                # vector only when the vector really changed.
+                db.execute(
+                    "INSERT INTO examples (judge_id, record_id, example_json, dim, vector) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (judge_id, record_id) DO UPDATE SET "
+                    "example_json = excluded.example_json, dim = excluded.dim, "
+                    "vector = excluded.vector",
+                    (judge_id, example.record_id, example.model_dump_json(), dim, blob),
+                )
+            self._check_sources(db, judge_id)
+            db.execute("DELETE FROM verdict_cache WHERE judge_id = ?", (judge_id,))
+            if changes.spec is not None:
+                db.execute(
+                    "UPDATE judges SET spec_json = ? WHERE judge_id = ?",
+                    (json.dumps(changes.spec.to_dict()), judge_id),
+                )
+            db.execute(
+                "UPDATE judges SET memory_version = ? WHERE judge_id = ?", (version, judge_id)
+            )
+            db.execute(
+                "INSERT INTO memory_versions VALUES (?, ?, ?, ?, ?)",
+                (judge_id, version, changes.operation, _now(), json.dumps(changes.summary)),
+            )
+        return version
+
+    @staticmethod
+    def _check_sources(db: sqlite3.Connection, judge_id: int) -> None:
+        """A distilled guideline must rest on stored feedback; refuse a change that breaks it."""
+        for (raw,) in db.execute(
+            "SELECT guideline_json FROM guidelines g WHERE judge_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM guideline_sources s WHERE s.judge_id = g.judge_id "
+            "AND s.guideline_id = g.guideline_id)",
+            (judge_id,),
+        ):
+            guideline = Guideline.model_validate_json(raw)
+            if guideline.origin == "distilled":
+                raise StoreError(f"distilled guideline {guideline.id} has no stored source")
+
+    def compact(self, *, vacuum: bool = True) -> None:
+        """Make deleted content unrecoverable from the files: ``secure_delete`` has zeroed it in
+        the pages, the checkpoint copies those pages home and truncates the WAL that still held
+        the old ones. VACUUM also returns the free pages to the file system; it rewrites the
+        whole file, so a forget at scale skips it."""
+        if self.location == ":memory:":
+            return
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if vacuum:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from memalign import InputError, Judge, JudgeSpec, Labels, import_judge, open_store
+from memalign.testing import FakeLLM, HashEmbedder
+
+from ..conftest import feedback_batch
+
+SPEC = JudgeSpec(name="j", instructions="x {{ outputs }}", output=Labels(("Pass", "Fail")))
+
+
+def test_export_import_gives_identical_memory_and_verdicts(tmp_path: Path) -> None:
+    source = Judge.create(
+        open_store(tmp_path / "a.db"), SPEC, llm=FakeLLM(), embedder=HashEmbedder()
+    )
+    source.align(feedback_batch())
+    source.add_guideline("Never name a competitor.", pinned=True)
+    path = tmp_path / "export.jsonl"
+    assert source.export(path) == 1 + 3 + 3 + 3
+    target_store = open_store(tmp_path / "b.db")
+    import_judge(target_store, path)
+    copy = Judge.load(target_store, "j", llm=FakeLLM(), embedder=HashEmbedder())
+    assert copy.guidelines() == source.guidelines()
+    assert copy.examples() == source.examples()
+    for inputs, outputs in [("charged twice", "refund"), ("parcel", "ships"), ("voucher", "no")]:
+        a = source.judge(inputs=inputs, outputs=outputs)
+        b = copy.judge(inputs=inputs, outputs=outputs)
+        assert (a.value, a.guideline_ids, a.example_ids) == (
+            b.value,
+            b.guideline_ids,
+            b.example_ids,
+        )
+
+
+def test_import_checks_the_whole_file_before_writing(tmp_path: Path) -> None:
+    source = Judge.create(
+        open_store(tmp_path / "a.db"), SPEC, llm=FakeLLM(), embedder=HashEmbedder()
+    )
+    source.align(feedback_batch())
+    path = tmp_path / "export.jsonl"
+    source.export(path)
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3][:-5]
+    path.write_text("\n".join(lines) + "\n")
+    target = open_store(tmp_path / "b.db")
+    with pytest.raises(InputError) as info:
+        import_judge(target, path)
+    assert info.value.line == 4 and info.value.file == str(path)
+    assert target.list_judges() == []
+
+    lines[3] = json.dumps({"type": "record", "record": {"id": ""}})
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as info:
+        import_judge(target, path)
+    assert info.value.field == "id"
+    with pytest.raises(InputError, match="cannot read"):
+        import_judge(target, tmp_path / "missing.jsonl")
