@@ -97,7 +97,7 @@ def curves(
     if "skipped" in results:
         emit(results, as_json, lambda: console.print(results["skipped"]))
         return
-    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command_line = "memalign-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report_path = out / f"{config.run_name}.md"
     report_path.write_text(markdown(results, command_line))
     plot(results, out / f"{config.run_name}.png")
@@ -140,7 +140,7 @@ def baselines(
     )
     with err_console.status("starting") as status:
         results = run_baselines(config, data, out, progress=status.update)
-    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command_line = "memalign-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report_path = out / f"{config.run_name}.md"
     report_path.write_text(baselines_report.markdown(results, command_line))
     baselines_report.plot(results, out / f"{config.run_name}.png")
@@ -164,7 +164,7 @@ def ablations(
         raise InputError(f"unknown dataset {dataset!r}; one of {list(DATASETS)}", field="dataset")
     chosen = model or settings().model
     tables = ablation_report.comparisons(ablation_report.load_runs(out, dataset), dataset, chosen)
-    command_line = "memalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command_line = "memalign-bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report_path = out / f"{dataset}__ablations.md"
     report_path.write_text(ablation_report.markdown(tables, dataset, command_line))
     ablation_report.plot(tables, dataset, out / f"{dataset}__ablations.png")
