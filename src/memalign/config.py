@@ -51,7 +51,7 @@ class Settings:
         if file is not None and file.is_file():
             try:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, OSError) as exc:
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"cannot read settings: {exc}", file=str(file)) from None
             known = {f.name for f in fields(cls)}
             for key in data:

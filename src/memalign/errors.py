@@ -73,13 +73,17 @@ class LabelError(InputError):
 
 
 class NotFoundError(MemalignError, KeyError):
-    def __init__(self, kind: str, key: str) -> None:
+    """An unknown judge, record or guideline; ``location`` names the store searched."""
+
+    def __init__(self, kind: str, key: str, *, location: str | None = None) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"unknown {kind} {key!r}")
+        self.location = location
+        super().__init__(str(self))
 
     def __str__(self) -> str:  # KeyError would repr() the message
-        return f"unknown {self.kind} {self.key!r}"
+        where = f" in store {self.location}" if self.location else ""
+        return f"unknown {self.kind} {self.key!r}{where}"
 
 
 class StoreError(MemalignError):

@@ -8,13 +8,50 @@ Embedders: ``hash`` · ``local`` (MiniLM) · ``openai/<model>`` · ``http(s)://�
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import SpecError
-from memalign.providers import LLMProvider, ModelClient
+from memalign.providers import Completion, CompletionRequest, LLMProvider, ModelClient
 from memalign.providers.pricing import pricing_for
+
+T = TypeVar("T")
+
+
+class _Deferred(Generic[T]):
+    """An adapter built on first use. Loading a local model (weights, onnxruntime) costs
+    seconds and needs the model extras; commands that only read or delete memory must work
+    without them, so nothing is built until a call needs it."""
+
+    def __init__(self, spec: str, build: Callable[[], T]) -> None:
+        self.spec = spec
+        self._build = build
+        self._built: T | None = None
+        self._lock = threading.Lock()
+
+    def adapter(self) -> T:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    @property
+    def name(self) -> str:
+        # Before the first call the model string names it; afterwards the adapter does.
+        return str(getattr(self._built, "name", self.spec)) if self._built else self.spec
+
+
+class DeferredProvider(_Deferred[LLMProvider]):
+    def complete(self, request: CompletionRequest) -> Completion:
+        return self.adapter().complete(request)
+
+
+class DeferredEmbedder(_Deferred[Embedder]):
+    def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        return self.adapter().embed(texts)
 
 
 def _url(spec: str) -> tuple[str, str]:
@@ -56,6 +93,19 @@ def get_provider(spec: str, *, timeout: float = 60.0) -> LLMProvider:
 
         return LiteLLMProvider(name, timeout=timeout)
     raise SpecError(f"unknown model provider {prefix!r} in {spec!r}")
+
+
+def default_embedder(model: str) -> str:
+    """The embedder a judge gets when none is named: it follows the model setting."""
+    return "hash" if model == "fake" else "local"
+
+
+def _check_model_string(spec: str) -> None:
+    if spec in ("fake", "local") or spec.startswith(("local:", "http://", "https://")):
+        return
+    prefix, _, name = spec.partition("/")
+    if not name or prefix not in ("openai", "azure", "ollama", "anthropic", "litellm"):
+        raise SpecError(f"unknown model {spec!r}; see memalign.models for the forms")
 
 
 def get_embedder(spec: str) -> Embedder:
@@ -100,14 +150,22 @@ def build_models(
     timeout: float = 60.0,
 ) -> Models:
     """Clients for each role. The reflection role shares the judge's provider unless named, and
-    the embedder defaults to ``hash`` for the fake model and ``local`` otherwise."""
-    judge = get_provider(model, timeout=timeout)
+    the embedder defaults to ``hash`` for the fake model and ``local`` otherwise. Adapters are
+    built on first use (an unknown model string is refused at once).
+    """
+    for spec in (model, reflection_model):
+        if spec is not None:
+            _check_model_string(spec)
+    embedder_spec = embedder or default_embedder(model)
+    judge = DeferredProvider(model, lambda: get_provider(model, timeout=timeout))
+    reflection_spec = reflection_model or model
     reflection = (
         judge
-        if reflection_model in (None, model)
-        else get_provider(reflection_model, timeout=timeout)
+        if reflection_spec == model
+        else DeferredProvider(
+            reflection_spec, lambda: get_provider(reflection_spec, timeout=timeout)
+        )
     )
-    reflection_spec = reflection_model or model
     return Models(
         llm=ModelClient(
             judge, max_concurrency=max_concurrency, pricing=pricing_for(model, reference_price)
@@ -118,6 +176,6 @@ def build_models(
             pricing=pricing_for(reflection_spec, reference_price),
         ),
         embedder=EmbeddingClient(
-            get_embedder(embedder or ("hash" if model == "fake" else "local"))
+            DeferredEmbedder(embedder_spec, lambda: get_embedder(embedder_spec))
         ),
     )

@@ -4,7 +4,7 @@ Each edit is its own memory version, like an alignment."""
 
 from __future__ import annotations
 
-from memalign.errors import InputError, NotFoundError
+from memalign.errors import DependencyError, InputError, ModelAssetError, NotFoundError
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
@@ -33,12 +33,23 @@ def _save(
     return guideline
 
 
+def _vector(engine: JudgeEngine, text: str) -> Vector | None:
+    """The guideline's embedding, used only to rank guidelines when more than the budget are
+    active. A hand edit must not need the embedding model installed: without it the guideline
+    is kept unranked (always a candidate, never preferred)."""
+    try:
+        vector: Vector = engine.embedder.embed([text])[0]
+        return vector
+    except (DependencyError, ModelAssetError):
+        return None
+
+
 def add_guideline(engine: JudgeEngine, text: str, *, pinned: bool = False) -> Guideline:
     text = " ".join(text.split())
     if not text:
         raise InputError("guideline text must not be empty", field="text")
     guideline = Guideline(id=new_guideline_id(), text=text, origin="manual", pinned=pinned)
-    return _save(engine, "guideline.add", guideline, engine.embedder.embed([text])[0])
+    return _save(engine, "guideline.add", guideline, _vector(engine, text))
 
 
 def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideline:
@@ -47,7 +58,7 @@ def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideli
         raise InputError("guideline text must not be empty", field="text")
     current, _ = _find(engine, guideline_id)
     edited = current.model_copy(update={"text": text, "updated_at": utcnow()})
-    return _save(engine, "guideline.edit", edited, engine.embedder.embed([text])[0])
+    return _save(engine, "guideline.edit", edited, _vector(engine, text))
 
 
 def set_pinned(engine: JudgeEngine, guideline_id: str, pinned: bool = True) -> Guideline:

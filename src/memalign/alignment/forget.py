@@ -15,7 +15,7 @@ from datetime import datetime
 from memalign.accounting import Meter
 from memalign.alignment.distill import redistill
 from memalign.embedders import EmbeddingClient
-from memalign.errors import InputError
+from memalign.errors import DependencyError, InputError, ModelAssetError, ProviderError
 from memalign.judge_spec import JudgeSpec
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
@@ -62,7 +62,12 @@ def plan_removal(
         if dry_run:
             continue
         records = store.get_records(judge_id, remaining)
-        candidate = redistill(reflection, spec, guideline, records, meter)
+        try:
+            candidate = redistill(reflection, spec, guideline, records, meter)
+        except (DependencyError, ModelAssetError, ProviderError):
+            # Deleting data must never wait on a model: without one, the guideline goes whole
+            # (nothing derived from the forgotten feedback survives; the rest is re-learnable).
+            candidate = None
         if candidate is None:
             plan.delete_guidelines.append(guideline.id)
             plan.redistilled.remove(guideline.id)

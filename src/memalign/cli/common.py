@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from memalign.config import Settings
-from memalign.errors import InputError, MemalignError, NotFoundError, SpecError
+from memalign.errors import InputError, MemalignError, NotFoundError, SpecError, StoreError
 from memalign.judge import Judge
-from memalign.models import build_models
+from memalign.models import build_models, default_embedder
 from memalign.stores import MemoryStore, open_store
 
 StoreOpt = Annotated[
@@ -33,25 +33,54 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Judge model: fake, local, local:0.5b, openai/<m>, URL#model…"),
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+# Everything these consoles print may hold user text (feedback, guidelines, instructions,
+# labels, judged text): never read it as rich markup or emoji codes. Styling is passed as
+# ``style=``, never embedded in strings.
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 P = ParamSpec("P")
 R = TypeVar("R")
-USAGE_ERRORS = (InputError, SpecError, NotFoundError)
+USAGE_ERRORS = (InputError, SpecError, NotFoundError, StoreError)
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """An error as data: its kind, message and, where known, where it was found."""
+    payload: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    for key in ("file", "line", "field", "record_id", "location", "kind", "key"):
+        value = getattr(exc, key, None)
+        if value is not None:
+            payload[key] = value
+    return payload
+
+
+def fail(exc: BaseException, code: int, as_json: bool) -> typer.Exit:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": error_payload(exc)}, ensure_ascii=False) + "\n")
+    # Plain text: one line that is never wrapped, so it stays greppable.
+    message = " ".join(str(exc).split())
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn memalign errors into one line on stderr and an exit code: 2 for bad input, 1
-    otherwise. Nothing is half-written: every store change is one transaction."""
+    """Turn errors into one line on stderr (and a JSON object on stdout under ``--json``) and
+    an exit code: 2 for bad input (a file, a path, an argument, an unknown judge), 1 for a
+    failure elsewhere (a model or provider). Nothing is half-written: every store change is one
+    transaction, and files are checked before anything is stored."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        as_json = bool(kwargs.get("as_json"))
         try:
             return func(*args, **kwargs)
         except MemalignError as exc:
-            # Plain text: one line that is never wrapped, so it stays greppable.
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2 if isinstance(exc, USAGE_ERRORS) else 1) from None
+            raise fail(exc, 2 if isinstance(exc, USAGE_ERRORS) else 1, as_json) from None
+        except OSError as exc:
+            # A path the user gave that cannot be read or written (missing folder, a directory
+            # where a file was expected, no permission, a full disk).
+            where = f"{exc.filename}: " if exc.filename else ""
+            located = InputError(f"{where}{exc.strerror or exc}")
+            raise fail(located, 2, as_json) from None
 
     return wrapper
 
@@ -60,8 +89,11 @@ def settings() -> Settings:
     return Settings.load()
 
 
-def store_for(path: str | None) -> MemoryStore:
-    return open_store(path or settings().store)
+def store_for(path: str | None, *, create: bool = False) -> MemoryStore:
+    """The store a command works on. Only commands that make a judge (``judge create``,
+    ``import``) create a store; the others refuse a path where none exists, so a mistyped
+    ``--store`` is named instead of silently becoming an empty database."""
+    return open_store(path or settings().store, create=create)
 
 
 def open_judge(store: MemoryStore, name: str, model: str | None = None) -> Judge:
@@ -74,7 +106,7 @@ def open_judge(store: MemoryStore, name: str, model: str | None = None) -> Judge
     models = build_models(
         chosen,
         reflection_model=reflection,
-        embedder=row.spec.embedder or config.embedder or ("hash" if chosen == "fake" else "local"),
+        embedder=row.spec.embedder or config.embedder or default_embedder(chosen),
         reference_price=config.reference_price,
         timeout=config.timeout_seconds,
     )

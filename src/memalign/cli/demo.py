@@ -18,7 +18,7 @@ from memalign.stores import open_store
 
 
 def _render(result: DemoResult) -> None:
-    console.print("[bold]Guidelines learned from the experts' feedback[/bold]")
+    console.print("Guidelines learned from the experts' feedback", style="bold")
     for guideline in result.alignment.new_guidelines:
         console.print(
             f"  [{guideline.id}] {guideline.text}  ← {', '.join(guideline.sources)}",

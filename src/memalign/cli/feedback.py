@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from memalign.cli.common import (
     JsonOpt,
@@ -37,7 +39,8 @@ MapOpt = Annotated[
 
 def progress() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        # The description can hold a judge name: never read as markup.
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -137,9 +140,17 @@ def align(
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
     )
-    with err_console.status(f"aligning {name} on {len(rows)} records…"):
+    with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
         report = judge.align([row.record for row in rows], detect_disagreements=detect)
     emit(report, as_json, lambda: render_report(report))
+
+
+def _check_output(out: Path) -> None:
+    """Refuse an output path that cannot be written before anything is judged."""
+    if out.is_dir():
+        raise InputError("is a directory; --out wants a file", file=str(out), field="--out")
+    if not out.parent.is_dir():
+        raise InputError(f"folder {str(out.parent)!r} does not exist", file=str(out), field="--out")
 
 
 def _verdict_line(record_id: str, verdict: Verdict) -> dict[str, Any]:
@@ -165,17 +176,27 @@ def run(
     """Judge every record of a file; one verdict per line. Exit 1 if any record errored,
     naming them; ``--resume`` then judges only those (and any not reached)."""
     if resume and out is None:
-        raise InputError("--resume needs --out")
+        raise InputError("--resume needs --out", field="--resume")
+    if out is not None:
+        _check_output(out)
     judge = open_judge(store_for(store), name, model)
     rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
     done_ids: set[str] = set()
     if resume and out is not None and out.exists():
         kept = []
-        for number, text in enumerate(out.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            text_all = out.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError("verdict file is not UTF-8", file=str(out)) from None
+        texts = text_all.splitlines()
+        for number, text in enumerate(texts, start=1):
             try:
                 line = json.loads(text)
                 record_id = str(line["id"])
             except (json.JSONDecodeError, KeyError, TypeError):
+                if number == len(texts) and not text_all.endswith("\n"):
+                    # A last line cut off mid-write is what a crash leaves: judge it again.
+                    break
                 raise InputError("unreadable verdict line", file=str(out), line=number) from None
             if line.get("error") is None:
                 done_ids.add(record_id)
@@ -193,9 +214,15 @@ def run(
         line = _verdict_line(record_id, verdict)
         with lock:
             lines.append(line)
+            text = json.dumps(line, ensure_ascii=False) + "\n"
+            # Verdicts stream as they come (to --out, or as JSON Lines on stdout), so a long
+            # run shows its first results at once and a crash keeps what was judged.
             if handle is not None:
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                handle.write(text)
                 handle.flush()
+            elif not as_json:
+                sys.stdout.write(text)
+                sys.stdout.flush()
 
     try:
         verdicts = judge_rows(judge, todo, concurrency, f"judging with {name}", write)
@@ -211,9 +238,6 @@ def run(
         "failed_ids": failed,
         "out": str(out) if out else None,
     }
-    if out is None and not as_json:
-        for line in lines:
-            console.print_json(json.dumps(line, ensure_ascii=False))
     emit(
         {**summary, "verdicts": lines if out is None else None},
         as_json,
@@ -224,7 +248,7 @@ def run(
     )
     if errors:
         shown = ", ".join(failed[:20]) + (" …" if errors > 20 else "")
-        err_console.print(f"[red]{errors} record(s) errored: {shown}[/red]", highlight=False)
+        err_console.print(f"{errors} record(s) errored: {shown}", style="red")
         raise typer.Exit(1)
 
 

@@ -1,7 +1,8 @@
-"""``memalign judge create | list | show``."""
+"""``memalign judge create | list | show | update | delete``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,12 +21,23 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.judge_spec import JudgeSpec, MemoryConfig, parse_output
+from memalign.models import default_embedder
+from memalign.stores import ChangeSet, MemoryStore
 
-app = typer.Typer(help="Create and inspect judges.", no_args_is_help=True)
+app = typer.Typer(help="Create, inspect, change and delete judges.", no_args_is_help=True)
+ReflectionOpt = Annotated[
+    str | None,
+    typer.Option("--reflection-model", help="Model that distils guidelines (default: --model)."),
+]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder", help="hash | local | openai/<m> | URL#model (default: follows the model)."
+    ),
+]
 
 
-def _summary(store_path: str | None, name: str) -> dict[str, object]:
-    store = store_for(store_path)
+def _summary(store: MemoryStore, name: str) -> dict[str, object]:
     row = store.get_judge(name)
     guidelines = store.guidelines(row.judge_id)
     examples, _ = store.examples(row.judge_id)
@@ -59,11 +71,20 @@ def create(
     output: Annotated[
         str, typer.Option("--output", help="binary | labels:A,B | scale:1-5 | float | pairwise")
     ],
-    instructions: Annotated[str | None, typer.Option("--instructions")] = None,
-    instructions_file: Annotated[Path | None, typer.Option("--instructions-file")] = None,
+    instructions: Annotated[
+        str | None,
+        typer.Option(
+            "--instructions",
+            help="The criterion, with {{ inputs }}, {{ outputs }}, {{ expectations }} where the "
+            "case's fields go.",
+        ),
+    ] = None,
+    instructions_file: Annotated[
+        Path | None, typer.Option("--instructions-file", help="Read the instructions (UTF-8).")
+    ] = None,
     model: ModelOpt = None,
-    reflection_model: Annotated[str | None, typer.Option("--reflection-model")] = None,
-    embedder: Annotated[str | None, typer.Option("--embedder")] = None,
+    reflection_model: ReflectionOpt = None,
+    embedder: EmbedderOpt = None,
     k: Annotated[int, typer.Option("--k", help="Examples retrieved per case.")] = 5,
     require_approval: Annotated[bool, typer.Option("--require-approval")] = False,
     decision: Annotated[
@@ -87,8 +108,14 @@ def create(
             raise InputError(
                 f"cannot read file: {exc.strerror}", file=str(instructions_file)
             ) from None
-    # The embedder is fixed at creation: memory vectors are only comparable with their own model.
-    embedder = embedder or settings().embedder or ("hash" if model == "fake" else "local")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not UTF-8 text (byte {exc.start})", file=str(instructions_file)
+            ) from None
+    # The embedder is fixed once memory holds vectors (they are only comparable with their own
+    # model); by default it follows the model setting, so a fake-model judge needs no extras.
+    config = settings()
+    embedder = embedder or config.embedder or default_embedder(model or config.model)
     spec = JudgeSpec(
         name=name,
         instructions=str(instructions),
@@ -98,12 +125,13 @@ def create(
         reflection_model=reflection_model,
         embedder=embedder,
     )
-    store_for(store).create_judge(spec)
-    summary = _summary(store, name)
+    opened = store_for(store, create=True)
+    opened.create_judge(spec)
+    summary = _summary(opened, name)
     emit(
         summary,
         as_json,
-        lambda: console.print(f"created judge [bold]{name}[/bold] ({spec.output.render()})"),
+        lambda: console.print(f"created judge {name} ({spec.output.render()})"),
     )
 
 
@@ -112,7 +140,7 @@ def create(
 def list_judges(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List the judges in the store."""
     opened = store_for(store)
-    rows = [_summary(store, row.spec.name) for row in opened.list_judges()]
+    rows = [_summary(opened, row.spec.name) for row in opened.list_judges()]
 
     def render() -> None:
         table = Table("judge", "output", "model", "version", "guidelines", "examples")
@@ -136,10 +164,91 @@ def list_judges(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 @command
 def show(name: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Show one judge's spec and memory size."""
-    summary = _summary(store, name)
+    summary = _summary(store_for(store), name)
+    emit(summary, as_json, lambda: _render_summary(summary))
+
+
+def _render_summary(summary: dict[str, object]) -> None:
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif value is None:
+            value = "(default)"
+        console.print(f"{key}: ", style="bold", end="")
+        console.print(str(value))
+
+
+@app.command("update")
+@command
+def update(
+    name: str,
+    model: ModelOpt = None,
+    reflection_model: ReflectionOpt = None,
+    embedder: EmbedderOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the models a judge uses. The embedder can change only while memory holds no
+    vectors (examples or guidelines): stored vectors are not comparable across embedders."""
+    opened = store_for(store)
+    row = opened.get_judge(name)
+    changes: dict[str, str] = {}
+    if model is not None:
+        changes["model"] = model
+    if reflection_model is not None:
+        changes["reflection_model"] = reflection_model
+    if embedder is not None and embedder != row.spec.embedder:
+        vectors = opened.example_count(row.judge_id) + sum(
+            1 for _, v in opened.guidelines(row.judge_id) if v is not None
+        )
+        if vectors:
+            raise InputError(
+                f"judge {name!r} holds {vectors} stored vector(s) made with "
+                f"{row.spec.embedder!r}; export, forget or re-create it to change the embedder",
+                field="--embedder",
+            )
+        changes["embedder"] = embedder
+    if not changes:
+        raise InputError("nothing to change: give --model, --reflection-model or --embedder")
+    opened.commit(
+        row.judge_id,
+        ChangeSet(
+            operation="judge.update",
+            spec=replace(
+                row.spec,
+                model=changes.get("model", row.spec.model),
+                reflection_model=changes.get("reflection_model", row.spec.reflection_model),
+                embedder=changes.get("embedder", row.spec.embedder),
+            ),
+            summary=changes,
+        ),
+    )
+    summary = _summary(opened, name)
+    emit(summary, as_json, lambda: _render_summary(summary))
+
+
+@app.command("delete")
+@command
+def delete(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do delete (otherwise a dry run).")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a judge with everything in its memory (records, guidelines, examples, vectors,
+    cached verdicts, history), then compact the store so none of it stays in the files. Needs
+    no model."""
+    opened = store_for(store)
+    summary = _summary(opened, name)
+    if yes:
+        opened.delete_judge(name)
+    result = {"judge": name, "deleted": yes, "dry_run": not yes, "memory": summary}
 
     def render() -> None:
-        for key, value in summary.items():
-            console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+        verb = "deleted" if yes else "would delete (add --yes)"
+        console.print(
+            f"{verb} judge {name}: {summary['examples']} example(s), "
+            f"guidelines {summary['guidelines']}, memory v{summary['memory_version']}"
+        )
 
-    emit(summary, as_json, render)
+    emit(result, as_json, render)

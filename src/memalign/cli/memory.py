@@ -72,10 +72,10 @@ def memory(
             console.print(rows)
         if history:
             for h in opened.history(row.judge_id):
+                details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in h.summary.items())
                 console.print(
-                    f"v{h.version} {h.created_at:%Y-%m-%d %H:%M} {h.operation} {h.summary}",
-                    highlight=False,
-                    markup=False,
+                    f"v{h.version}  {h.created_at:%Y-%m-%d %H:%M}  {h.operation}"
+                    + (f"  ({details})" if details else "")
                 )
 
     emit(data, as_json, render)
@@ -217,7 +217,7 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a judge from an export file (checked in full before anything is written)."""
-    row = import_judge(store_for(store), file, name=name)
+    row = import_judge(store_for(store, create=True), file, name=name)
     emit(
         {"judge": row.spec.name, "memory_version": row.version},
         as_json,

@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 class Embedder(Protocol):
     """Turns texts into vectors of a fixed dimension. Normalisation is done by the core."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def embed(self, texts: Sequence[str]) -> Sequence[Sequence[float]]: ...

@@ -7,6 +7,7 @@ judge retrieves exactly what the original did without re-embedding anything.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,56 @@ def _vector(data: Any) -> Vector | None:
         or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in data)
     ):
         raise InputError("must be a non-empty list of numbers", field="vector")
-    return np.asarray(data, dtype=np.float32)
+    vector = np.asarray(data, dtype=np.float32)
+    if not np.all(np.isfinite(vector)):
+        raise InputError("must hold finite numbers only", field="vector")
+    return vector
+
+
+def _first(lines: dict[tuple[str, str], int], kind: str, key: str, number: int, field: str) -> None:
+    if (kind, key) in lines:
+        raise InputError(
+            f"duplicate {kind} {key!r} (first on line {lines[kind, key]})", field=field
+        )
+    lines[kind, key] = number
+
+
+def _check_consistent(changes: ChangeSet, lines: dict[tuple[str, str], int], file: str) -> None:
+    """What a store would refuse, or would accept and then break on, refused here, before
+    anything is written: every example and citation names a record in the file, and every
+    vector has the same dimension (one embedder made them all)."""
+    records = {r.id for r in changes.upsert_records}
+    for example, _ in changes.upsert_examples:
+        if example.record_id not in records:
+            raise InputError(
+                f"example of record {example.record_id!r}, which is not in the file",
+                file=file,
+                line=lines["example", example.record_id],
+                field="example.record_id",
+            )
+    for guideline, _ in changes.upsert_guidelines:
+        unknown = [s for s in guideline.sources if s not in records]
+        if unknown:
+            raise InputError(
+                f"guideline cites {unknown[0]!r}, which is not a record in the file",
+                file=file,
+                line=lines["guideline", guideline.id],
+                field="guideline.sources",
+            )
+    vectors = [("example", e.record_id, v) for e, v in changes.upsert_examples] + [
+        ("guideline", g.id, v) for g, v in changes.upsert_guidelines if v is not None
+    ]
+    if vectors:
+        dims = Counter(v.shape[0] for _, _, v in vectors)
+        usual = dims.most_common(1)[0][0]
+        for kind, key, vector in vectors:
+            if vector.shape[0] != usual:
+                raise InputError(
+                    f"vector has {vector.shape[0]} dimensions where the others have {usual}",
+                    file=file,
+                    line=lines[kind, key],
+                    field="vector",
+                )
 
 
 def import_judge(
@@ -99,6 +149,7 @@ def import_judge(
     written, and the memory lands in one transaction."""
     spec: JudgeSpec | None = None
     changes = ChangeSet(operation="import")
+    lines: dict[tuple[str, str], int] = {}  # (kind, id) → line, for located consistency errors
     for number, line in json_lines(path):
         try:
             kind = line.get("type") if isinstance(line, dict) else None
@@ -110,15 +161,17 @@ def import_judge(
                     raise InputError(f"first line must be a {FORMAT} judge header", field="type")
                 spec = JudgeSpec.from_dict(line["spec"])
             elif kind == "record":
-                changes.upsert_records.append(Feedback.model_validate(line["record"]))
+                record = Feedback.model_validate(line["record"])
+                _first(lines, "record", record.id, number, "record.id")
+                changes.upsert_records.append(record)
             elif kind == "guideline":
-                changes.upsert_guidelines.append(
-                    (Guideline.model_validate(line["guideline"]), _vector(line.get("vector")))
-                )
+                guideline = Guideline.model_validate(line["guideline"])
+                _first(lines, "guideline", guideline.id, number, "guideline.id")
+                changes.upsert_guidelines.append((guideline, _vector(line.get("vector"))))
             elif kind == "example":
-                changes.upsert_examples.append(
-                    (Example.model_validate(line["example"]), _vector(line["vector"]))  # type: ignore[arg-type]
-                )
+                example = Example.model_validate(line["example"])
+                _first(lines, "example", example.record_id, number, "example.record_id")
+                changes.upsert_examples.append((example, _vector(line["vector"])))  # type: ignore[arg-type]
             else:
                 raise InputError(f"unknown line type {kind!r}", field="type")
         except ValidationError as exc:
@@ -131,6 +184,7 @@ def import_judge(
             raise exc.located(file=str(path), line=number) from None
     if spec is None:
         raise InputError("empty export file", file=str(path))
+    _check_consistent(changes, lines, str(path))
     if name is not None:
         spec = JudgeSpec.from_dict({**spec.to_dict(), "name": name})
     changes.summary = {

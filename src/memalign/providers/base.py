@@ -53,6 +53,7 @@ class Completion:
 class LLMProvider(Protocol):
     """Anything that turns messages into text. ``name`` identifies the model for pricing/logs."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def complete(self, request: CompletionRequest) -> Completion: ...

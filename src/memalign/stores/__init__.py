@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from memalign.errors import InputError
 from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore
 
 __all__ = [
@@ -27,15 +28,22 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("memalign", appauthor=False)) / "memalign.db"
 
 
-def open_store(url: str | Path | None = None) -> MemoryStore:
-    """Open a store from a path, ``sqlite:///path``, ``:memory:``, or the per-user default."""
+def open_store(url: str | Path | None = None, *, create: bool = True) -> MemoryStore:
+    """Open a store from a path, ``sqlite:///path``, ``:memory:``, or the per-user default.
+    ``create=False`` refuses a path where no store exists yet."""
     from memalign.stores.sqlite import SQLiteStore
 
     if url is None:
-        return SQLiteStore(default_store_path())
+        return SQLiteStore(default_store_path(), create=create)
     text = str(url)
     if text.startswith("sqlite://"):
         # SQLAlchemy style: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// = memory.
         text = text[len("sqlite:///") :] if text.startswith("sqlite:///") else ""
         text = text or ":memory:"
-    return SQLiteStore(text if text == ":memory:" else Path(text))
+    elif "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise InputError(
+            f"unsupported store URL scheme {scheme!r}: use a path or sqlite:///path",
+            field="store",
+        )
+    return SQLiteStore(text if text == ":memory:" else Path(text), create=create)

@@ -53,10 +53,21 @@ def _statements(script: str) -> Iterator[str]:
 
 
 class SQLiteStore(ExampleReads):
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        """``create=False``: only open an existing store (read-only commands must not leave
+        an empty database behind a mistyped path)."""
         self.location = str(path)
         if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise StoreError("is a directory, not a store file", location=self.location)
+            if not create and not path.exists():
+                raise StoreError("no store here (check --store)", location=self.location)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store's folder: {exc.strerror}", location=self.location
+                ) from None
         try:
             self._db = sqlite3.connect(
                 self.location, isolation_level=None, check_same_thread=False, timeout=30.0
@@ -119,10 +130,20 @@ class SQLiteStore(ExampleReads):
     # -- judges ---------------------------------------------------------------------------
 
     def _judge_row(self, row: sqlite3.Row) -> JudgeRow:
+        try:
+            spec = JudgeSpec.from_dict(json.loads(row["spec_json"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            # A spec written by another version (an unknown field, a missing one): say which
+            # judge and what, instead of failing somewhere deeper.
+            raise StoreError(
+                f"judge {row['name']!r} has a spec this version of memalign cannot read "
+                f"({type(exc).__name__}: {exc}); upgrade memalign or re-import the judge",
+                location=self.location,
+            ) from None
         return JudgeRow(
             judge_id=row["judge_id"],
             tenant=row["tenant"],
-            spec=JudgeSpec.from_dict(json.loads(row["spec_json"])),
+            spec=spec,
             version=row["memory_version"],
             created_at=datetime.fromisoformat(row["created_at"]),
         )
@@ -144,7 +165,7 @@ class SQLiteStore(ExampleReads):
     def get_judge(self, name: str, *, tenant: str = DEFAULT_TENANT) -> JudgeRow:
         rows = self._rows("SELECT * FROM judges WHERE tenant = ? AND name = ?", (tenant, name))
         if not rows:
-            raise NotFoundError("judge", name)
+            raise NotFoundError("judge", name, location=self.location)
         return self._judge_row(rows[0])
 
     def list_judges(self, *, tenant: str = DEFAULT_TENANT) -> list[JudgeRow]:
@@ -160,6 +181,8 @@ class SQLiteStore(ExampleReads):
         if path is not None:
             for leftover in path.parent.glob(path.name + "*"):
                 leftover.unlink(missing_ok=True)
+        # The judge's records, examples and vectors must leave the files too.
+        self.compact()
 
     # -- reads ----------------------------------------------------------------------------
 
