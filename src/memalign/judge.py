@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from memalign.accounting import Meter
-from memalign.alignment import OnInvalid, align, curate, forget
+from memalign.alignment import OnExisting, OnInvalid, align, curate, forget
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.io.transfer import export_judge
 from memalign.judge_spec import JudgeSpec
@@ -160,10 +160,17 @@ class Judge:
         *,
         detect_disagreements: bool | None = None,
         on_invalid: OnInvalid = "raise",
+        on_existing: OnExisting = "replace",
     ) -> AlignmentReport:
-        """Learn from a batch of expert feedback; identical records already stored cost nothing."""
+        """Learn from a batch of expert feedback; identical records already stored cost nothing.
+        A stored id with new content replaces the old record and what was derived from it
+        (``report.records_replaced``), or, with ``on_existing="refuse"``, refuses the batch."""
         return align(
-            self.engine, records, detect_disagreements=detect_disagreements, on_invalid=on_invalid
+            self.engine,
+            records,
+            detect_disagreements=detect_disagreements,
+            on_invalid=on_invalid,
+            on_existing=on_existing,
         )
 
     def forget(

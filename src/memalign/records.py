@@ -174,6 +174,8 @@ class AlignmentReport(BaseModel):
     memory_version: int
     records_added: int = 0
     records_updated: int = 0
+    # Ids whose stored record had other content and was replaced (with what came from it).
+    records_replaced: list[str] = Field(default_factory=list)
     records_unchanged: int = 0
     records_rejected: int = 0
     rejected: list[RejectedRecord] = Field(default_factory=list)

@@ -14,20 +14,32 @@ def _memory_version(cli: Invoke, judge: str) -> int:
     return int(json.loads(cli("judge", "show", judge, "--json").output)["memory_version"])
 
 
+GOOD_LINE = '{"id": "a", "outputs": "o", "label": "Pass", "feedback": "x"}\n'
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"id": "a", "label": "Pass", "feedback": "x"}\n{"id": "b", "label": ', "bad.jsonl:2"),
+        (
+            GOOD_LINE + '{"id": "b", "outputs": "o", "label": ',
+            "bad.jsonl:2",
+        ),
         ('{"inputs": "q", "label": "Pass"}\n', "bad.jsonl:1, field 'id'"),
         (
-            '{"id": "a", "label": "Pass"}\n{"id": "a", "label": "Fail"}\n',
+            '{"id": "a", "outputs": "o", "label": "Pass"}\n'
+            '{"id": "a", "outputs": "o", "label": "Fail"}\n',
             "bad.jsonl:2, field 'id': duplicate id 'a' (first on line 1)",
         ),
         (
-            '{"id": "a", "label": "Pass"}\n{"id": "b", "label": "Maybe"}\n',
+            '{"id": "a", "outputs": "o", "label": "Pass"}\n'
+            '{"id": "b", "outputs": "o", "label": "Maybe"}\n',
             "bad.jsonl:2, field 'label'",
         ),
         ("[1, 2]\n", "bad.jsonl:1: each line must be a JSON object"),
+        (
+            '{"id": "a", "question": "q", "response": "r", "label": "Pass"}\n',
+            "bad.jsonl:1, field 'outputs': no case",
+        ),
     ],
 )
 def test_bad_feedback_files(

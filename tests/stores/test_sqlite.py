@@ -73,8 +73,10 @@ def test_a_failed_commit_changes_nothing(tmp_path: Path) -> None:
         upsert_records=[feedback_batch()[0]],
         upsert_guidelines=[(orphan, None)],
     )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError, match="constraint failed") as caught:
         store.commit(row.judge_id, changes)
+    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
+    assert caught.value.location == str(tmp_path / "m.db")
     assert store.get_records(row.judge_id) == []
     assert store.get_judge("j").version == 0 and store.history(row.judge_id) == []
 

@@ -5,7 +5,7 @@ Every operation takes the bound :class:`memalign.judging.JudgeEngine` and commit
 memory version; model and embedding calls happen before the store transaction opens."""
 
 from memalign.alignment import curate
-from memalign.alignment.align import OnInvalid, align
+from memalign.alignment.align import OnExisting, OnInvalid, align
 from memalign.alignment.forget import forget
 
-__all__ = ["OnInvalid", "align", "curate", "forget"]
+__all__ = ["OnExisting", "OnInvalid", "align", "curate", "forget"]

@@ -24,6 +24,9 @@ from memalign.stores import ChangeSet
 
 EXAMPLE_CASE_CHARS = 1500
 OnInvalid = Literal["raise", "skip"]
+# What a record whose id is stored with other content does: replace the stored one (with
+# everything derived from it), or refuse the whole batch before anything changes.
+OnExisting = Literal["replace", "refuse"]
 
 
 def validate(
@@ -115,6 +118,7 @@ def align(
     *,
     detect_disagreements: bool | None = None,
     on_invalid: OnInvalid = "raise",
+    on_existing: OnExisting = "replace",
 ) -> AlignmentReport:
     meter = Meter()
     with meter.timed():
@@ -124,11 +128,19 @@ def align(
         stored = engine.store.record_hashes(row.judge_id, [r.id for r in valid])
         incoming = [r for r in valid if stored.get(r.id) != r.content_hash()]
         changed = [r.id for r in incoming if r.id in stored]
+        if changed and on_existing == "refuse":
+            shown = ", ".join(repr(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
+            raise InputError(
+                f"{len(changed)} id(s) already stored with other content: {shown}; "
+                "nothing was changed (drop the refusal to replace them, or use new ids)",
+                field="id",
+            )
         report = AlignmentReport(
             judge=spec.name,
             memory_version=row.version,
             records_added=len(incoming) - len(changed),
             records_updated=len(changed),
+            records_replaced=changed,
             records_unchanged=len(valid) - len(incoming),
             records_rejected=len(rejected),
             rejected=rejected,

@@ -3,6 +3,9 @@ that touches memory takes ``--store``. Bad input exits with code 2 and writes no
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
 from memalign.cli import demo, feedback, judges, memory
@@ -12,7 +15,36 @@ app = typer.Typer(
     help="Align LLM judges to domain experts through memory.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines into paragraphs; "rich" mode would keep every
+    # line break of the source in the printed help.
+    rich_markup_mode="markdown",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"memalign {version('memalign')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+            typer.echo("memalign (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print memalign's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Align LLM judges to domain experts through memory."""
+
+
 app.add_typer(judges.app, name="judge")
 app.add_typer(memory.guideline_app, name="guideline")
 app.command("align")(feedback.align)

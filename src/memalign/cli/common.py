@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -31,6 +33,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object ins
 ModelOpt = Annotated[
     str | None,
     typer.Option("--model", help="Judge model: fake, local, local:0.5b, openai/<m>, URL#model…"),
+]
+JudgeArg = Annotated[str, typer.Argument(help="The judge's name.", show_default=False)]
+FeedbackFileArg = Annotated[
+    Path,
+    typer.Argument(help="Expert feedback, JSONL or CSV (fields: see `memalign align --help`)."),
+]
+CasesFileArg = Annotated[
+    Path, typer.Argument(help="Cases to judge, JSONL or CSV (the same fields as `align` reads).")
+]
+GuidelineIdArg = Annotated[
+    str, typer.Argument(help="The guideline's id (`memalign memory NAME` lists them).")
+]
+GuidelineTextArg = Annotated[str, typer.Argument(help="The guideline, one or two sentences.")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, help="Cases judged at once (model calls in flight).")
 ]
 
 # Everything these consoles print may hold user text (feedback, guidelines, instructions,
@@ -81,6 +98,17 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
             where = f"{exc.filename}: " if exc.filename else ""
             located = InputError(f"{where}{exc.strerror or exc}")
             raise fail(located, 2, as_json) from None
+        except (typer.Exit, typer.TyperException):
+            raise
+        except Exception as exc:
+            # A bug, not the user's doing: still one line (the traceback is one env var away).
+            if os.environ.get("MEMALIGN_DEBUG"):
+                raise
+            internal = MemalignError(
+                f"internal error ({type(exc).__name__}: {exc}); please report it, with the "
+                "traceback MEMALIGN_DEBUG=1 prints"
+            )
+            raise fail(internal, 1, as_json) from None
 
     return wrapper
 

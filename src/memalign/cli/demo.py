@@ -10,7 +10,7 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from memalign.cli.common import JsonOpt, ModelOpt, command, console, emit, settings
+from memalign.cli.common import ConcurrencyOpt, JsonOpt, ModelOpt, command, console, emit, settings
 from memalign.cli.feedback import progress as progress_bars
 from memalign.demo import DemoResult, run_demo
 from memalign.models import build_models
@@ -82,7 +82,7 @@ def demo(
         str | None,
         typer.Option("--store", help="Keep the demo judge here (default: a temporary store)."),
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    concurrency: ConcurrencyOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Judge a sample task unaligned → align on expert feedback → judge again; print the gain."""

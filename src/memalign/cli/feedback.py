@@ -15,7 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from memalign.cli.common import (
+    CasesFileArg,
+    ConcurrencyOpt,
+    FeedbackFileArg,
     JsonOpt,
+    JudgeArg,
     ModelOpt,
     StoreOpt,
     command,
@@ -79,6 +83,14 @@ def render_report(report: AlignmentReport) -> None:
         + f" · examples: +{report.examples_added}",
         highlight=False,
     )
+    if report.records_replaced:
+        shown = ", ".join(report.records_replaced[:20])
+        more = " …" if len(report.records_replaced) > 20 else ""
+        console.print(
+            f"replaced {len(report.records_replaced)} stored record(s) that had other content "
+            f"(with what was derived from them): {shown}{more}",
+            style="yellow",
+        )
     for guideline in report.new_guidelines:
         console.print(
             f"  [{guideline.id}] {guideline.text}  ← {', '.join(guideline.sources)}",
@@ -124,24 +136,42 @@ def judge_rows(
 
 @command
 def align(
-    name: str,
-    file: Path,
+    name: JudgeArg,
+    file: FeedbackFileArg,
     detect: Annotated[
         bool, typer.Option("--detect/--no-detect", help="Run the judge to find disagreements.")
+    ] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite/--no-overwrite",
+            help="A stored id with new content replaces the old record and what came from it "
+            "(default), or refuses the whole file.",
+        ),
     ] = True,
     field_map: MapOpt = None,
     model: ModelOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Align a judge on a JSONL or CSV file of expert feedback (all or nothing)."""
+    """Align a judge on a JSONL or CSV file of expert feedback (all or nothing).
+
+    One record per line (CSV: per row) with: id; inputs, outputs and/or expectations (the case:
+    text or JSON); label and/or feedback (the expert's verdict and why); optional annotator,
+    verdict (what the judge said, if recorded) and created_at (ISO time). Pairwise judges take
+    outputs as {"A": …, "B": …} or a two-item list. --map NAME=COLUMN reads a field from another
+    column."""
     opened = store_for(store)
     judge = open_judge(opened, name, model)
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
     )
     with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
-        report = judge.align([row.record for row in rows], detect_disagreements=detect)
+        report = judge.align(
+            [row.record for row in rows],
+            detect_disagreements=detect,
+            on_existing="replace" if overwrite else "refuse",
+        )
     emit(report, as_json, lambda: render_report(report))
 
 
@@ -159,12 +189,12 @@ def _verdict_line(record_id: str, verdict: Verdict) -> dict[str, Any]:
 
 @command
 def run(
-    name: str,
-    file: Path,
+    name: JudgeArg,
+    file: CasesFileArg,
     out: Annotated[
         Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    concurrency: ConcurrencyOpt = 1,
     resume: Annotated[
         bool, typer.Option("--resume", help="Judge only ids without a good verdict in --out.")
     ] = False,
@@ -173,8 +203,11 @@ def run(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Judge every record of a file; one verdict per line. Exit 1 if any record errored,
-    naming them; ``--resume`` then judges only those (and any not reached)."""
+    """Judge every record of a file; one verdict per line (JSON Lines).
+
+    Verdicts go to --out, or to stdout as JSON Lines, each written as soon as it is judged.
+    Exit 1 if any record errored, naming them; `--resume` then judges only those, any not
+    reached, and a last line cut off by a crash."""
     if resume and out is None:
         raise InputError("--resume needs --out", field="--resume")
     if out is not None:
@@ -254,9 +287,9 @@ def run(
 
 @command
 def eval(
-    name: str,
-    file: Path,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 1,
+    name: JudgeArg,
+    file: CasesFileArg,
+    concurrency: ConcurrencyOpt = 1,
     field_map: MapOpt = None,
     model: ModelOpt = None,
     store: StoreOpt = None,

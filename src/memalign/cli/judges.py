@@ -11,6 +11,7 @@ from rich.table import Table
 
 from memalign.cli.common import (
     JsonOpt,
+    JudgeArg,
     ModelOpt,
     StoreOpt,
     command,
@@ -24,7 +25,11 @@ from memalign.judge_spec import JudgeSpec, MemoryConfig, parse_output
 from memalign.models import default_embedder
 from memalign.stores import ChangeSet, MemoryStore
 
-app = typer.Typer(help="Create, inspect, change and delete judges.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, inspect, change and delete judges.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 ReflectionOpt = Annotated[
     str | None,
     typer.Option("--reflection-model", help="Model that distils guidelines (default: --model)."),
@@ -67,7 +72,7 @@ def _decision(value: str) -> Literal["llm", "blend"]:
 @app.command("create")
 @command
 def create(
-    name: str,
+    name: JudgeArg,
     output: Annotated[
         str, typer.Option("--output", help="binary | labels:A,B | scale:1-5 | float | pairwise")
     ],
@@ -86,7 +91,14 @@ def create(
     reflection_model: ReflectionOpt = None,
     embedder: EmbedderOpt = None,
     k: Annotated[int, typer.Option("--k", help="Examples retrieved per case.")] = 5,
-    require_approval: Annotated[bool, typer.Option("--require-approval")] = False,
+    require_approval: Annotated[
+        bool,
+        typer.Option(
+            "--require-approval",
+            help="Distilled guidelines wait as pending until approved (`memalign guideline "
+            "approve`).",
+        ),
+    ] = False,
     decision: Annotated[
         str,
         typer.Option(
@@ -162,7 +174,7 @@ def list_judges(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command("show")
 @command
-def show(name: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def show(name: JudgeArg, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Show one judge's spec and memory size."""
     summary = _summary(store_for(store), name)
     emit(summary, as_json, lambda: _render_summary(summary))
@@ -181,15 +193,17 @@ def _render_summary(summary: dict[str, object]) -> None:
 @app.command("update")
 @command
 def update(
-    name: str,
+    name: JudgeArg,
     model: ModelOpt = None,
     reflection_model: ReflectionOpt = None,
     embedder: EmbedderOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change the models a judge uses. The embedder can change only while memory holds no
-    vectors (examples or guidelines): stored vectors are not comparable across embedders."""
+    """Change the models a judge uses.
+
+    The embedder can change only while memory holds no vectors (examples or guidelines):
+    stored vectors are not comparable across embedders."""
     opened = store_for(store)
     row = opened.get_judge(name)
     changes: dict[str, str] = {}
@@ -230,14 +244,15 @@ def update(
 @app.command("delete")
 @command
 def delete(
-    name: str,
+    name: JudgeArg,
     yes: Annotated[bool, typer.Option("--yes", help="Do delete (otherwise a dry run).")] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete a judge with everything in its memory (records, guidelines, examples, vectors,
-    cached verdicts, history), then compact the store so none of it stays in the files. Needs
-    no model."""
+    """Delete a judge and everything in its memory (a dry run without --yes).
+
+    Records, guidelines, examples, vectors, cached verdicts and history go, then the store is
+    compacted so none of it stays in the files. Needs no model."""
     opened = store_for(store)
     summary = _summary(opened, name)
     if yes:

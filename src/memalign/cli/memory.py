@@ -10,7 +10,10 @@ import typer
 from rich.table import Table
 
 from memalign.cli.common import (
+    GuidelineIdArg,
+    GuidelineTextArg,
     JsonOpt,
+    JudgeArg,
     ModelOpt,
     StoreOpt,
     command,
@@ -23,12 +26,14 @@ from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
 from memalign.records import ForgetReport, Guideline
 
-guideline_app = typer.Typer(help="Edit a judge's guidelines by hand.", no_args_is_help=True)
+guideline_app = typer.Typer(
+    help="Edit a judge's guidelines by hand.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 
 
 @command
 def memory(
-    name: str,
+    name: JudgeArg,
     examples: Annotated[bool, typer.Option("--examples", help="Also list the examples.")] = False,
     history: Annotated[bool, typer.Option("--history", help="Also list memory versions.")] = False,
     store: StoreOpt = None,
@@ -96,9 +101,11 @@ def _show(guideline: Guideline, as_json: bool, verb: str) -> None:
 @guideline_app.command("add")
 @command
 def add(
-    name: str,
-    text: str,
-    pin: Annotated[bool, typer.Option("--pin")] = False,
+    name: JudgeArg,
+    text: GuidelineTextArg,
+    pin: Annotated[
+        bool, typer.Option("--pin", help="Pin it: always used, never merged away or retired.")
+    ] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -110,7 +117,11 @@ def add(
 @guideline_app.command("edit")
 @command
 def edit(
-    name: str, guideline_id: str, text: str, store: StoreOpt = None, as_json: JsonOpt = False
+    name: JudgeArg,
+    guideline_id: GuidelineIdArg,
+    text: GuidelineTextArg,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Reword a guideline."""
     judge = open_judge(store_for(store), name, "fake")
@@ -120,9 +131,11 @@ def edit(
 @guideline_app.command("pin")
 @command
 def pin(
-    name: str,
-    guideline_id: str,
-    unpin: Annotated[bool, typer.Option("--unpin")] = False,
+    name: JudgeArg,
+    guideline_id: GuidelineIdArg,
+    unpin: Annotated[
+        bool, typer.Option("--unpin", help="Remove the pin: consolidation may reword it again.")
+    ] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -133,7 +146,9 @@ def pin(
 
 @guideline_app.command("retire")
 @command
-def retire(name: str, guideline_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def retire(
+    name: JudgeArg, guideline_id: GuidelineIdArg, store: StoreOpt = None, as_json: JsonOpt = False
+) -> None:
     """Stop using a guideline (kept for the record)."""
     judge = open_judge(store_for(store), name, "fake")
     _show(judge.retire_guideline(guideline_id), as_json, "retired")
@@ -141,7 +156,9 @@ def retire(name: str, guideline_id: str, store: StoreOpt = None, as_json: JsonOp
 
 @guideline_app.command("approve")
 @command
-def approve(name: str, guideline_id: str, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def approve(
+    name: JudgeArg, guideline_id: GuidelineIdArg, store: StoreOpt = None, as_json: JsonOpt = False
+) -> None:
     """Activate a pending (or retired) guideline."""
     judge = open_judge(store_for(store), name, "fake")
     _show(judge.approve_guideline(guideline_id), as_json, "approved")
@@ -159,12 +176,17 @@ def _time(value: str | None, option: str) -> datetime | None:
 
 @command
 def forget(
-    name: str,
+    name: JudgeArg,
     ids: Annotated[list[str] | None, typer.Option("--id", help="Record id (repeatable).")] = None,
-    annotator: Annotated[str | None, typer.Option("--annotator")] = None,
+    annotator: Annotated[
+        str | None,
+        typer.Option("--annotator", help="Forget every record this annotator gave."),
+    ] = None,
     before: Annotated[str | None, typer.Option("--before", help="ISO time.")] = None,
     after: Annotated[str | None, typer.Option("--after", help="ISO time.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")
+    ] = False,
     model: ModelOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -199,7 +221,12 @@ def forget(
 
 
 @command
-def export(name: str, file: Path, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def export(
+    name: JudgeArg,
+    file: Annotated[Path, typer.Argument(help="Where to write the export (JSON Lines).")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Write a judge's whole memory (spec, records, guidelines, examples, vectors) to JSONL."""
     lines = export_judge(store_for(store), name, file)
     emit(
@@ -211,7 +238,7 @@ def export(name: str, file: Path, store: StoreOpt = None, as_json: JsonOpt = Fal
 
 @command
 def import_(
-    file: Path,
+    file: Annotated[Path, typer.Argument(help="A file written by `memalign export`.")],
     name: Annotated[str | None, typer.Option("--name", help="Import under another name.")] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,

@@ -148,6 +148,14 @@ def _cell(value: str | None) -> Any:
     return value
 
 
+CASE_FIELDS = ("inputs", "outputs", "expectations")
+
+
+def _columns(raw: Mapping[str, Any]) -> str:
+    names = [str(c) for c in raw][:12]
+    return ("columns " + ", ".join(names)) if names else "no columns"
+
+
 def read_records(
     path: Path,
     spec: JudgeSpec,
@@ -178,7 +186,28 @@ def read_records(
                         line=line,
                         field=str(column),
                     )
+        for name, column in (field_map or {}).items():
+            if column not in raw:
+                # An explicit mapping names where a field is: a column that is not there would
+                # otherwise store every value of that field as empty.
+                raise InputError(
+                    f"no column {column!r} (from --map {name}={column}); "
+                    f"this line has {_columns(raw)}",
+                    file=str(path),
+                    line=line,
+                    field=column,
+                )
         data = {name: raw.get(column) for name, column in mapping.items()}
+        if all(data[name] is None for name in CASE_FIELDS):
+            # Nothing to judge: most often the file names its columns otherwise.
+            wanted = ", ".join(mapping[name] for name in CASE_FIELDS)
+            raise InputError(
+                f"no case: none of {wanted} is set; this line has {_columns(raw)} "
+                "(map yours with --map inputs=COLUMN --map outputs=COLUMN)",
+                file=str(path),
+                line=line,
+                field=mapping["outputs"],
+            )
         for name, value in data.items():
             if value is not None and _size(value) > MAX_FIELD_CHARS:
                 raise fail(f"too large ({_size(value):,} > {MAX_FIELD_CHARS:,} characters)", name)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from memalign.memory import Vector
 from memalign.records import Example
+from memalign.stores.sqlite.failures import store_failures
 
 # SQLite's default limit on host parameters is 999 in older builds: query in chunks below it.
 CHUNK = 500
@@ -99,7 +100,7 @@ class ExampleReads:
     ) -> tuple[int, npt.NDArray[np.int64], Vector]:
         """(log position, keys, vectors): of the given keys that still exist, or of every
         example, read in one transaction so the position matches what was read."""
-        with self._lock:
+        with self._lock, store_failures(self.location):
             self._db.execute("BEGIN")
             try:
                 seq = self._db.execute(

@@ -8,6 +8,7 @@ transaction. ``compact`` checkpoints the WAL and VACUUMs, so forgotten text leav
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from memalign.memory import Vector
 from memalign.records import Feedback, Guideline, MemoryVersion, Verdict, utcnow
 from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow
 from memalign.stores.sqlite.examples import ExampleReads, vector_from_blob
+from memalign.stores.sqlite.failures import store_failures
 from memalign.stores.sqlite.migrations import MIGRATIONS
 
 
@@ -39,6 +41,11 @@ def _time(value: datetime) -> str:
 def _blob(vector: Vector) -> tuple[int, bytes]:
     flat = np.asarray(vector, dtype=np.float32).ravel()
     return int(flat.shape[0]), flat.tobytes()
+
+
+def _writable(path: Path) -> bool:
+    # access() reports EROFS for read-only mounts even to root, whom permissions don't stop.
+    return os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -68,26 +75,75 @@ class SQLiteStore(ExampleReads):
                 raise StoreError(
                     f"cannot create the store's folder: {exc.strerror}", location=self.location
                 ) from None
+        self.read_only = False
         try:
-            self._db = sqlite3.connect(
-                self.location, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            self._db.execute("PRAGMA secure_delete = ON")
-            if self.location != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db = self._connect()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store: {exc}", location=self.location) from None
+            if not isinstance(path, Path) or (path.exists() and _writable(path)):
+                raise StoreError(f"cannot open store: {exc}", location=self.location) from None
+            if create and not _writable(path):
+                raise StoreError(
+                    f"cannot write a store here ({exc}): read-only media or no permission",
+                    location=self.location,
+                ) from None
+            self._db = self._connect_read_only(path)
+        else:
+            # With another process's shared-memory file present, SQLite opens read-only media
+            # itself (WAL included); writes would then fail deep inside a transaction.
+            self.read_only = isinstance(path, Path) and not _writable(path)
         self._lock = threading.RLock()
         self._migrate()
 
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.location, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA secure_delete = ON")
+        if self.location != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        return db
+
+    def _connect_read_only(self, path: Path) -> sqlite3.Connection:
+        """A store on read-only media (a mounted snapshot, a CD, a locked-down share). WAL
+        mode needs a shared-memory file beside the database even to read, which read-only
+        media cannot hold; ``immutable=1`` reads the file alone. A non-empty write-ahead log
+        would then be ignored, silently hiding its commits, so that case is refused."""
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                "store is on read-only media with unmerged writes in its -wal file; open it "
+                "once where it can be written",
+                location=self.location,
+            )
+        try:
+            db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?immutable=1",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store: {exc}", location=self.location) from None
+        self.read_only = True
+        return db
+
     # -- plumbing -------------------------------------------------------------------------
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                "store is on read-only media: it can be read, not changed",
+                location=self.location,
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        self._refuse_if_read_only()
+        with self._lock, store_failures(self.location):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -98,12 +154,21 @@ class SQLiteStore(ExampleReads):
                 self._db.execute("COMMIT")
 
     def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, store_failures(self.location):
             cursor = self._db.execute(sql, params)
             cursor.row_factory = sqlite3.Row
             return list(cursor.fetchall())
 
     def _migrate(self) -> None:
+        if self.read_only:
+            applied = {row[0] for row in self._db.execute("SELECT name FROM schema_migrations")}
+            if applied != {name for name, _ in MIGRATIONS}:
+                raise StoreError(
+                    "store is on read-only media and its schema is not this version's; open "
+                    "it once where it can be written (or with a matching memalign)",
+                    location=self.location,
+                )
+            return
         with self._transaction() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -275,6 +340,8 @@ class SQLiteStore(ExampleReads):
         return Verdict.model_validate_json(rows[0]["verdict_json"]) if rows else None
 
     def cache_verdict(self, judge_id: int, version: int, case_hash: str, v: Verdict) -> None:
+        if self.read_only:
+            return  # a cache: judging a read-only store just recomputes
         with self._transaction() as db:
             current = db.execute(
                 "SELECT memory_version FROM judges WHERE judge_id = ?", (judge_id,)
@@ -383,6 +450,7 @@ class SQLiteStore(ExampleReads):
         whole file, so a forget at scale skips it."""
         if self.location == ":memory:":
             return
+        self._refuse_if_read_only()
         with self._lock:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if vacuum:
