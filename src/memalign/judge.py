@@ -19,7 +19,7 @@ from memalign.io.transfer import export_judge
 from memalign.judge_spec import JudgeSpec
 from memalign.judging import JudgeEngine, MemorySnapshot, WorkingMemory
 from memalign.memory import EpisodicIndex, Vector
-from memalign.models import build_models
+from memalign.models import build_models, check_spec_models
 from memalign.providers import LLMProvider, ModelClient
 from memalign.records import (
     AlignmentReport,
@@ -81,6 +81,7 @@ class Judge:
         """A new judge in ``store``. ``model`` builds every role from one model string;
         ``llm=``/``embedder=``/``reflection_llm=`` give (or override) them one by one."""
         models = _models(model, models)
+        check_spec_models(spec)
         return cls(store, store.create_judge(spec, tenant=tenant), **models)
 
     @classmethod

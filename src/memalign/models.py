@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import SpecError
+from memalign.judge_spec import JudgeSpec
 from memalign.providers import Completion, CompletionRequest, LLMProvider, ModelClient
 from memalign.providers.pricing import pricing_for
 
@@ -100,7 +101,8 @@ def default_embedder(model: str) -> str:
     return "hash" if model == "fake" else "local"
 
 
-def _check_model_string(spec: str) -> None:
+def check_model_string(spec: str) -> None:
+    """Refuse a model string no adapter reads (at once, not at the first judge call)."""
     if spec in ("fake", "local") or spec.startswith(("local:", "http://", "https://")):
         return
     prefix, _, name = spec.partition("/")
@@ -108,7 +110,29 @@ def _check_model_string(spec: str) -> None:
         raise SpecError(f"unknown model {spec!r}; see memalign.models for the forms")
 
 
+def check_embedder_string(spec: str) -> None:
+    """Refuse an embedder string no adapter reads."""
+    if spec in ("hash", "local", "minilm") or spec.startswith(("http://", "https://")):
+        return
+    prefix, _, name = spec.partition("/")
+    if prefix != "openai" or not name:
+        raise SpecError(
+            f"unknown embedder {spec!r}; use hash, local, openai/<model> or a URL#model"
+        )
+
+
+def check_spec_models(spec: JudgeSpec) -> None:
+    """A judge stores its model strings; one no adapter reads would only fail later, in every
+    command that loads the judge."""
+    for named in (spec.model, spec.reflection_model):
+        if named is not None:
+            check_model_string(named)
+    if spec.embedder is not None:
+        check_embedder_string(spec.embedder)
+
+
 def get_embedder(spec: str) -> Embedder:
+    check_embedder_string(spec)
     if spec == "hash":
         from memalign.testing import HashEmbedder
 
@@ -155,7 +179,7 @@ def build_models(
     """
     for spec in (model, reflection_model):
         if spec is not None:
-            _check_model_string(spec)
+            check_model_string(spec)
     embedder_spec = embedder or default_embedder(model)
     judge = DeferredProvider(model, lambda: get_provider(model, timeout=timeout))
     reflection_spec = reflection_model or model

@@ -212,3 +212,44 @@ def test_demo_runs_on_the_fakes(cli: Invoke) -> None:
     assert data["alignment"]["records_added"] == 20
     assert data["alignment"]["guidelines_added"] > 0
     assert "SYNTHETIC" in data["data"]
+
+
+def test_run_resumes_after_a_line_cut_off_by_a_crash(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cases = write_jsonl(
+        tmp_path / "cases.jsonl",
+        [{"id": f"c{i}", "inputs": "q", "outputs": f"reply {i}"} for i in range(3)],
+    )
+    out = tmp_path / "verdicts.jsonl"
+    assert cli("run", judge, str(cases), "--out", str(out)).exit_code == 0
+    lines = out.read_text().splitlines()
+    out.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # what a crash leaves
+    resumed = _json(cli("run", judge, str(cases), "--out", str(out), "--resume", "--json").output)
+    assert resumed["judged"] == 2 and resumed["skipped"] == 1
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["c0", "c1", "c2"]
+
+
+def test_run_without_out_streams_json_lines(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    cases = write_jsonl(
+        tmp_path / "cases.jsonl", [{"id": f"c{i}", "outputs": f"reply {i}"} for i in range(3)]
+    )
+    result = cli("run", judge, str(cases))
+    assert result.exit_code == 0
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["c0", "c1", "c2"]
+    assert "judged 3" in result.stderr  # the summary stays off the data stream
+
+
+def test_align_names_what_it_replaced_and_can_refuse(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    changed = [{**FEEDBACK[0], "feedback": "A different reason."}]
+    again = write_jsonl(tmp_path / "again.jsonl", changed)
+    refused = cli("align", judge, str(again), "--no-overwrite")
+    assert refused.exit_code == 2 and "'r1'" in refused.stderr
+    replaced = cli("align", judge, str(again))
+    assert replaced.exit_code == 0 and "r1" in replaced.output and "replaced" in replaced.output
+    assert _json(cli("align", judge, str(write_jsonl(tmp_path / "b.jsonl", [
+        {**FEEDBACK[1], "label": "Fail"}
+    ])), "--json").output)["records_replaced"] == ["r2"]  # fmt: skip

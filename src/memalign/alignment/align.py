@@ -41,6 +41,13 @@ def validate(
             if record.id in seen:
                 raise InputError("duplicate id in one batch", field="id", record_id=record.id)
             seen.add(record.id)
+            if record.inputs is None and record.outputs is None and record.expectations is None:
+                # An empty case would be stored and learned from as if it were one.
+                raise InputError(
+                    "no case: inputs, outputs and expectations are all missing",
+                    field="outputs",
+                    record_id=record.id,
+                )
             if record.label is None and record.feedback is None:
                 raise InputError(
                     "needs a label, feedback or both", field="label", record_id=record.id

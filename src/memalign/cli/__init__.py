@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from memalign.cli import demo, feedback, judges, memory
+from memalign.cli.usage import OneLineUsageErrors
 
 app = typer.Typer(
     name="memalign",
@@ -18,6 +19,7 @@ app = typer.Typer(
     # Markdown joins a docstring's wrapped lines into paragraphs; "rich" mode would keep every
     # line break of the source in the printed help.
     rich_markup_mode="markdown",
+    cls=OneLineUsageErrors,
 )
 
 

@@ -55,6 +55,10 @@ ConcurrencyOpt = Annotated[
 # ``style=``, never embedded in strings.
 console = Console(markup=False, emoji=False, highlight=False)
 err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
+# Stores the running command opened, closed when it ends: the last connection to close merges
+# SQLite's write-ahead log into the database file and removes it, so a store left by a command
+# is one whole file (safe to copy, and byte-identical after a command that changed nothing).
+_OPENED: list[MemoryStore] = []
 P = ParamSpec("P")
 R = TypeVar("R")
 USAGE_ERRORS = (InputError, SpecError, NotFoundError, StoreError)
@@ -89,7 +93,11 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         as_json = bool(kwargs.get("as_json"))
         try:
-            return func(*args, **kwargs)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                while _OPENED:
+                    _OPENED.pop().close()
         except MemalignError as exc:
             raise fail(exc, 2 if isinstance(exc, USAGE_ERRORS) else 1, as_json) from None
         except OSError as exc:
@@ -121,7 +129,9 @@ def store_for(path: str | None, *, create: bool = False) -> MemoryStore:
     """The store a command works on. Only commands that make a judge (``judge create``,
     ``import``) create a store; the others refuse a path where none exists, so a mistyped
     ``--store`` is named instead of silently becoming an empty database."""
-    return open_store(path or settings().store, create=create)
+    opened = open_store(path or settings().store, create=create)
+    _OPENED.append(opened)
+    return opened
 
 
 def open_judge(store: MemoryStore, name: str, model: str | None = None) -> Judge:

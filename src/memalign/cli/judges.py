@@ -22,7 +22,12 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.judge_spec import JudgeSpec, MemoryConfig, parse_output
-from memalign.models import default_embedder
+from memalign.models import (
+    check_embedder_string,
+    check_model_string,
+    check_spec_models,
+    default_embedder,
+)
 from memalign.stores import ChangeSet, MemoryStore
 
 app = typer.Typer(
@@ -137,6 +142,7 @@ def create(
         reflection_model=reflection_model,
         embedder=embedder,
     )
+    check_spec_models(spec)
     opened = store_for(store, create=True)
     opened.create_judge(spec)
     summary = _summary(opened, name)
@@ -207,6 +213,11 @@ def update(
     opened = store_for(store)
     row = opened.get_judge(name)
     changes: dict[str, str] = {}
+    for named in (model, reflection_model):
+        if named is not None:
+            check_model_string(named)
+    if embedder is not None:
+        check_embedder_string(embedder)
     if model is not None:
         changes["model"] = model
     if reflection_model is not None:

@@ -1,0 +1,53 @@
+"""Judges can be changed and removed from the command line: `judge update` (models; the
+embedder only while no vector would need re-embedding) and `judge delete` (a dry run unless
+--yes; everything goes, and no model is needed)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from .conftest import FEEDBACK, Invoke, write_jsonl
+
+
+def test_update_changes_models_and_guards_the_embedder(cli: Invoke, tmp_path: Path) -> None:
+    cli("judge", "create", "j", "--output", "binary", "--instructions", "x", "--model", "fake")
+    other = "openai/text-embedding-3-small"
+    assert (
+        json.loads(cli("judge", "update", "j", "--embedder", other, "--json").output)["embedder"]
+        == other
+    )  # no vector stored yet: nothing would need re-embedding
+    cli("judge", "update", "j", "--embedder", "hash")
+    updated = cli("judge", "update", "j", "--model", "local:0.5b", "--json")
+    assert updated.exit_code == 0, updated.output
+    assert "local:0.5b" in updated.output
+
+    cli("judge", "update", "j", "--model", "fake")
+    cli("align", "j", str(write_jsonl(tmp_path / "f.jsonl", [
+        {"id": "a", "outputs": "x", "label": "yes", "feedback": "Fine."},
+    ])))  # fmt: skip
+    refused = cli("judge", "update", "j", "--embedder", "local")
+    assert refused.exit_code == 2 and "stored vector" in refused.stderr
+    assert cli("judge", "update", "j").exit_code == 2  # nothing to change
+
+
+def test_delete_is_a_dry_run_until_yes_and_leaves_no_trace(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    cli("judge", "create", "other", "--output", "binary", "--instructions", "x", "--model", "fake")
+    dry = cli("judge", "delete", judge, "--json")
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["deleted"] is False
+    assert cli("judge", "show", judge).exit_code == 0
+
+    done = cli("judge", "delete", judge, "--yes", "--json")
+    assert done.exit_code == 0 and json.loads(done.stdout)["deleted"] is True
+    assert cli("judge", "show", judge).exit_code == 2
+    names = [j["name"] for j in json.loads(cli("judge", "list", "--json").output)["judges"]]
+    assert names == ["other"]
+    # Compacted: the deleted feedback's text is not left in the file's free pages.
+    store = tmp_path / "cli.db"
+    assert b"Replies must open with an apology" not in store.read_bytes()
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
