@@ -4,8 +4,10 @@ reaching the user, memory versions strictly increasing with one history entry ea
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,47 @@ def test_two_writers_lose_nothing(tmp_path: Path) -> None:
     judge = Judge.load(store, "shared", llm=FakeLLM(), embedder=HashEmbedder())
     judge.snapshot()
     assert len(judge.episodic) == len(ids)  # the vector index agrees with the store
+
+
+def test_concurrent_align_commands_store_one_guideline_per_rule(tmp_path: Path) -> None:
+    """Six `memalign align` processes at once, each with its own record restating one rule:
+    without the writer lock, each consolidated against memory without the others' guideline
+    and the rule was stored several times (in about a third of the rounds on 2 cores)."""
+    store = tmp_path / "s.db"
+    env = {**os.environ, "MEMALIGN_CONFIG": str(tmp_path / "none.toml")}
+    rule = "Replies must open with an apology."
+    for round_ in range(count(3, 20)):
+        judge = f"j{round_}"
+        subprocess.run(
+            [sys.executable, "-c", "from memalign.cli import main; main()", "judge", "create",
+             judge, "--output", "labels:Pass,Fail", "--instructions", "Is {{ outputs }} ok?",
+             "--model", "fake", "--store", str(store)],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+        # Each process imports first, then waits for one shared instant, so the aligns overlap.
+        start = time.time() + 3
+        go = [sys.executable, "-c", f"import time; from memalign.cli import main; "
+              f"time.sleep(max(0, {start} - time.time())); main()"]  # fmt: skip
+        runs = []
+        for n in range(6):
+            path = tmp_path / f"{judge}-{n}.jsonl"
+            line = {"id": f"r{n}", "inputs": f"case {n}", "outputs": "x", "label": "Fail"}
+            path.write_text(json.dumps({**line, "feedback": rule}) + "\n")
+            runs.append(
+                subprocess.Popen(
+                    [*go, "align", judge, str(path), "--store", str(store)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for run in runs:
+            _, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err
+        opened = open_store(store)
+        judge_id = opened.get_judge(judge).judge_id
+        assert len(opened.get_records(judge_id)) == 6
+        active = [g.text for g, _ in opened.guidelines(judge_id) if g.status == "active"]
+        assert active == [rule], f"round {round_}"
+        opened.close()

@@ -12,6 +12,7 @@ from typing import Literal
 from memalign.accounting import Meter
 from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
+from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
@@ -119,6 +120,7 @@ def _calibrate(
     )
 
 
+@exclusive
 def align(
     engine: JudgeEngine,
     records: Iterable[Feedback],

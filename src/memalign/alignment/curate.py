@@ -4,6 +4,7 @@ Each edit is its own memory version, like an alignment."""
 
 from __future__ import annotations
 
+from memalign.alignment.exclusive import exclusive
 from memalign.errors import DependencyError, InputError, ModelAssetError, NotFoundError
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
@@ -44,6 +45,7 @@ def _vector(engine: JudgeEngine, text: str) -> Vector | None:
         return None
 
 
+@exclusive
 def add_guideline(engine: JudgeEngine, text: str, *, pinned: bool = False) -> Guideline:
     text = " ".join(text.split())
     if not text:
@@ -52,6 +54,7 @@ def add_guideline(engine: JudgeEngine, text: str, *, pinned: bool = False) -> Gu
     return _save(engine, "guideline.add", guideline, _vector(engine, text))
 
 
+@exclusive
 def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideline:
     text = " ".join(text.split())
     if not text:
@@ -61,12 +64,14 @@ def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideli
     return _save(engine, "guideline.edit", edited, _vector(engine, text))
 
 
+@exclusive
 def set_pinned(engine: JudgeEngine, guideline_id: str, pinned: bool = True) -> Guideline:
     current, vector = _find(engine, guideline_id)
     changed = current.model_copy(update={"pinned": pinned, "updated_at": utcnow()})
     return _save(engine, "guideline.pin" if pinned else "guideline.unpin", changed, vector)
 
 
+@exclusive
 def set_status(engine: JudgeEngine, guideline_id: str, status: GuidelineStatus) -> Guideline:
     current, vector = _find(engine, guideline_id)
     if status == "active" and current.status == "active":

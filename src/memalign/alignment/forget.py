@@ -14,6 +14,7 @@ from datetime import datetime
 
 from memalign.accounting import Meter
 from memalign.alignment.distill import redistill
+from memalign.alignment.exclusive import exclusive
 from memalign.embedders import EmbeddingClient
 from memalign.errors import DependencyError, InputError, ModelAssetError, ProviderError
 from memalign.judge_spec import JudgeSpec
@@ -109,6 +110,7 @@ def resolve_targets(
     return sorted(selected), missing
 
 
+@exclusive
 def forget(
     engine: JudgeEngine,
     *,

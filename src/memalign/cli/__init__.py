@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from memalign.cli import demo, feedback, judges, memory
+from memalign.cli import demo, feedback, judges, memory, serve
 from memalign.cli.usage import OneLineUsageErrors
 
 app = typer.Typer(
@@ -57,6 +57,7 @@ app.command("forget")(memory.forget)
 app.command("export")(memory.export)
 app.command("import")(memory.import_)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from memalign.judge_spec import JudgeSpec
 from memalign.memory import Vector
 from memalign.records import Feedback, Guideline, MemoryVersion, Verdict, utcnow
 from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow
+from memalign.stores.locking import WriterLock
 from memalign.stores.sqlite.examples import ExampleReads, vector_from_blob
 from memalign.stores.sqlite.failures import store_failures
 from memalign.stores.sqlite.migrations import MIGRATIONS
@@ -92,6 +93,12 @@ class SQLiteStore(ExampleReads):
             # itself (WAL included); writes would then fail deep inside a transaction.
             self.read_only = isinstance(path, Path) and not _writable(path)
         self._lock = threading.RLock()
+        # A read-only store takes no writes, so no lock file is made beside it.
+        self._writer = WriterLock(
+            None
+            if self.location == ":memory:" or self.read_only
+            else self.location + ".writer.lock"
+        )
         self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
@@ -152,6 +159,10 @@ class SQLiteStore(ExampleReads):
                 raise
             else:
                 self._db.execute("COMMIT")
+
+    def writer(self) -> AbstractContextManager[None]:
+        """Held from an operation's first read of memory to its commit (see ``locking``)."""
+        return self._writer()
 
     def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock, store_failures(self.location):

@@ -1,0 +1,123 @@
+"""A judge's memory: guidelines (edit, pin, retire, approve, add), examples, the history of
+versions, and forgetting records or an annotator after a dry-run preview of what will go.
+
+Every change runs on the writer thread (``Worker.call``), after any submission queued before
+it, so a hand edit never interleaves with an alignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from memalign.errors import InputError
+from memalign.judge import Judge
+from memalign.records import ForgetReport, Guideline
+from memalign.web.app import Context
+from memalign.web.routes_review import queue_url
+from memalign.web.security import checked_form
+
+MAX_GUIDELINE_CHARS = 2000
+MAX_FORGET_IDS = 1000
+ACTIONS: dict[str, Callable[[Judge, str, str], Guideline]] = {
+    "edit": lambda judge, gid, text: judge.edit_guideline(gid, text),
+    "pin": lambda judge, gid, _: judge.pin_guideline(gid, True),
+    "unpin": lambda judge, gid, _: judge.pin_guideline(gid, False),
+    "retire": lambda judge, gid, _: judge.retire_guideline(gid),
+    "approve": lambda judge, gid, _: judge.approve_guideline(gid),
+}
+
+
+def memory_url(name: str) -> str:
+    return queue_url(name) + "/memory"
+
+
+def _targets(ids_text: str, annotator: str) -> tuple[list[str] | None, str | None]:
+    ids = [part.strip() for part in ids_text.replace(",", "\n").splitlines() if part.strip()]
+    if len(ids) > MAX_FORGET_IDS:
+        raise InputError(f"at most {MAX_FORGET_IDS} ids at once")
+    if not ids and not annotator:
+        raise InputError("name record ids, an annotator, or both")
+    return ids or None, annotator or None
+
+
+def register(app: FastAPI, ctx: Context) -> None:
+    @app.get("/judges/{name}/memory", response_class=HTMLResponse)
+    def memory_page(request: Request, name: str) -> HTMLResponse:
+        row = ctx.judge_row(name)
+        guidelines = [g for g, _ in ctx.store.guidelines(row.judge_id)]
+        order = {"pending": 0, "active": 1, "retired": 2}
+        guidelines.sort(key=lambda g: (order[g.status], not g.pinned, g.created_at))
+        examples = ctx.store.examples(row.judge_id)[0]
+        return ctx.render(
+            request,
+            "memory.html",
+            row=row,
+            guidelines=guidelines,
+            examples=examples[-200:][::-1],
+            example_count=len(examples),
+            history=ctx.store.history(row.judge_id)[::-1],
+            queue_url=queue_url,
+            memory_url=memory_url,
+        )
+
+    @app.post("/judges/{name}/guidelines/{guideline_id}")
+    async def change_guideline(request: Request, name: str, guideline_id: str) -> Response:
+        form = await checked_form(request)
+        ctx.judge_row(name)
+        action = str(form.get("action") or "")
+        text = str(form.get("text") or "").strip()
+        if action not in ACTIONS:
+            raise InputError(f"unknown action {action!r}")
+        if action == "edit" and not 0 < len(text) <= MAX_GUIDELINE_CHARS:
+            raise InputError(f"a guideline is 1 to {MAX_GUIDELINE_CHARS} characters")
+        change = ACTIONS[action]
+        ctx.worker.call(name, lambda judge: change(judge, guideline_id, text))
+        return RedirectResponse(memory_url(name) + f"#g-{guideline_id}", status_code=303)
+
+    @app.post("/judges/{name}/guidelines")
+    async def add_guideline(request: Request, name: str) -> Response:
+        form = await checked_form(request)
+        ctx.judge_row(name)
+        text = str(form.get("text") or "").strip()
+        if not 0 < len(text) <= MAX_GUIDELINE_CHARS:
+            raise InputError(f"a guideline is 1 to {MAX_GUIDELINE_CHARS} characters")
+        pinned = bool(form.get("pinned"))
+        ctx.worker.call(name, lambda judge: judge.add_guideline(text, pinned=pinned))
+        return RedirectResponse(memory_url(name), status_code=303)
+
+    @app.post("/judges/{name}/forget", response_class=HTMLResponse)
+    async def forget(request: Request, name: str) -> Response:
+        """``action=preview`` shows what would go (a dry run); ``action=forget`` does it."""
+        form = await checked_form(request)
+        row = ctx.judge_row(name)
+        ids_text = str(form.get("ids") or "")
+        annotator = str(form.get("annotator") or "").strip()
+        ids, who = _targets(ids_text, annotator)
+        dry_run = form.get("action") != "forget"
+        report: ForgetReport = ctx.worker.call(
+            name, lambda judge: judge.forget(ids, annotator=who, dry_run=dry_run)
+        )
+        if dry_run:
+            return ctx.render(
+                request,
+                "forget.html",
+                row=row,
+                report=report,
+                ids_text=ids_text,
+                forget_annotator=annotator,
+                queue_url=queue_url,
+                memory_url=memory_url,
+            )
+        return ctx.render(
+            request,
+            "forget.html",
+            row=row,
+            report=report,
+            ids_text="",
+            forget_annotator="",
+            queue_url=queue_url,
+            memory_url=memory_url,
+        )

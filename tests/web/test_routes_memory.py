@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import re
+
+from memalign.stores import MemoryStore
+from tests.web.conftest import Page, job_of
+
+RULE = "Replies must open with an apology."
+
+
+def reviewed(page: Page, case_id: str = "c1", annotator: str = "ann") -> None:
+    response = page.post(
+        f"/judges/support/cases/{case_id}",
+        {"annotator": annotator, "label": "Fail", "feedback": RULE},
+    )
+    page.wait_job(job_of(response), flips=True)
+
+
+def guideline_id(store: MemoryStore) -> str:
+    return store.guidelines(store.get_judge("support").judge_id)[0][0].id
+
+
+def test_memory_page_shows_guidelines_examples_and_history(loaded: Page) -> None:
+    reviewed(loaded)
+    body = loaded.get("/judges/support/memory").text
+    assert RULE in body and "from c1@ann" in body
+    assert "Examples (1)" in body
+    assert re.search(r"<td>v1</td><td>align</td>", body)
+
+
+def test_edit_pin_retire_approve_and_add(loaded: Page, store: MemoryStore) -> None:
+    reviewed(loaded)
+    gid = guideline_id(store)
+    url = f"/judges/support/guidelines/{gid}"
+    assert loaded.post(url, {"action": "edit", "text": "Open with an apology."}).status_code == 303
+    assert loaded.post(url, {"action": "pin"}).status_code == 303
+    guideline = store.guidelines(store.get_judge("support").judge_id)[0][0]
+    assert (guideline.text, guideline.pinned) == ("Open with an apology.", True)
+    loaded.post(url, {"action": "unpin"})
+    loaded.post(url, {"action": "retire"})
+    guideline = store.guidelines(store.get_judge("support").judge_id)[0][0]
+    assert (guideline.pinned, guideline.status) == (False, "retired")
+    loaded.post(url, {"action": "approve"})
+    assert store.guidelines(store.get_judge("support").judge_id)[0][0].status == "active"
+    added = loaded.post("/judges/support/guidelines", {"text": "Quote the ticket.", "pinned": "1"})
+    assert added.status_code == 303
+    texts = [g.text for g, _ in store.guidelines(store.get_judge("support").judge_id)]
+    assert "Quote the ticket." in texts
+    assert "Quote the ticket." in loaded.get("/judges/support/memory").text
+
+
+def test_bad_guideline_changes_are_refused(loaded: Page, store: MemoryStore) -> None:
+    reviewed(loaded)
+    gid = guideline_id(store)
+    version = store.get_judge("support").version
+    assert loaded.post(f"/judges/support/guidelines/{gid}", {"action": "drop"}).status_code == 400
+    edit = {"action": "edit", "text": " "}
+    assert loaded.post(f"/judges/support/guidelines/{gid}", edit).status_code == 400
+    assert loaded.post("/judges/support/guidelines/nope", {"action": "pin"}).status_code == 404
+    assert loaded.post("/judges/support/guidelines", {"text": ""}).status_code == 400
+    assert store.get_judge("support").version == version
+
+
+def test_forget_an_annotator_after_a_dry_run_preview(loaded: Page, store: MemoryStore) -> None:
+    reviewed(loaded, "c1", "ann")
+    reviewed(loaded, "c2", "bob")
+    judge_id = store.get_judge("support").judge_id
+    preview = loaded.post("/judges/support/forget", {"annotator": "ann", "action": "preview"})
+    assert preview.status_code == 200
+    assert "would remove 1 record(s)" in preview.text and "c1@ann" in preview.text
+    assert len(store.get_records(judge_id)) == 2  # a preview changes nothing
+    done = loaded.post("/judges/support/forget", {"annotator": "ann", "action": "forget"})
+    assert "Removed 1 record(s)" in done.text
+    assert [r.id for r in store.get_records(judge_id)] == ["c2@bob"]
+    # The queue reads reviews from the store: c1 is waiting for an expert again.
+    assert "1 of 4 reviewed" in loaded.get("/judges/support").text
+
+
+def test_forget_records_by_id(loaded: Page, store: MemoryStore) -> None:
+    reviewed(loaded)
+    preview = loaded.post("/judges/support/forget", {"ids": "c1@ann, missing"})
+    assert "Not found: missing" in preview.text
+    loaded.post("/judges/support/forget", {"ids": "c1@ann", "action": "forget"})
+    judge_id = store.get_judge("support").judge_id
+    assert store.get_records(judge_id) == []
+    assert store.guidelines(judge_id) == []
+    assert loaded.post("/judges/support/forget", {"ids": ""}).status_code == 400
