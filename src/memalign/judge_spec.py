@@ -252,10 +252,12 @@ class MemoryConfig:
     # Tokens of feedback per reflection call. Capable models distil 50 records in <= 3 calls at
     # the default; small local models write better guidelines from smaller batches (~1200).
     distill_token_budget: int = 6000
-    # After an alignment, re-score the batch under the new memory (leaving each record's own
-    # example out) so the decision threshold is fitted on probabilities the judge will really
-    # produce. Only for binary labels and models that return probabilities.
-    calibrate: bool = True
+    # The decision threshold is fitted on the probabilities each example was judged with when
+    # it arrived (the disagreement pass: no extra call). ``calibrate=True`` adds a second judge
+    # pass after each alignment, re-scoring the batch under the memory it just built (each
+    # record without its own example): closer to what the judge will produce, at one more
+    # judge call per labelled record. Only for binary labels on models with probabilities.
+    calibrate: bool = False
     # How a binary verdict is decided from the model's probabilities: "llm" (a threshold on
     # P(first label), fitted on the feedback seen) or "blend" (that probability combined with a
     # similarity-weighted vote of the retrieved examples, weights fitted on the feedback seen).

@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 import pytest
 
-from memalign import AlignmentReport, Feedback, InputError, Judge, JudgeSpec, LabelError, Scale
+from memalign import (
+    AlignmentReport,
+    Feedback,
+    InputError,
+    Judge,
+    JudgeSpec,
+    LabelError,
+    Labels,
+    MemoryConfig,
+    Scale,
+)
 from memalign.providers import CompletionRequest
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
@@ -434,7 +444,13 @@ def test_calibration_rescores_the_batch_under_the_new_memory(
         return Completion(text="", choice_probs={"Pass": p, "Fail": 1 - p})
 
     llm = ScriptedLLM(answer)
-    judge = make_judge(llm=llm)
+    spec = JudgeSpec(
+        name="support",
+        instructions="Is {{ outputs }} a good reply to {{ inputs }}?",
+        output=Labels(("Pass", "Fail")),
+        memory=MemoryConfig(calibrate=True),  # the opt-in second pass
+    )
+    judge = make_judge(spec, llm=llm)
     batch = [
         Feedback(
             id=f"p{i}",
@@ -494,3 +510,58 @@ def test_blend_decision_uses_the_retrieved_examples(
     assert verdict.value == "Fail"
     assert verdict.decision is not None and verdict.decision.startswith("blend")
     assert judge.judge(inputs="refund request", outputs="sorry refund apology x").value == "Pass"
+
+
+def _counting_llm() -> ScriptedLLM:
+    from memalign.providers import Completion
+
+    def answer(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        return Completion(text="", choice_probs={"Pass": 0.6, "Fail": 0.4})
+
+    return ScriptedLLM(answer)
+
+
+def _fifty(verdicts: bool) -> list[Feedback]:
+    rules = ["Replies must open with an apology.", "Quote the ticket number.", "No competitors."]
+    return [
+        Feedback(
+            id=f"r{i}",
+            inputs=f"case {i}",
+            outputs=f"reply {i}",
+            label="Fail" if i % 2 else "Pass",
+            feedback=rules[i % 3],
+            verdict=("Pass" if i % 3 else "Fail") if verdicts else None,
+        )
+        for i in range(50)
+    ]
+
+
+def test_aligning_fifty_records_costs_one_judge_call_each_at_most(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """The cost promise: one judge call per labelled record (to find disagreements) plus the
+    reflection calls; no second pass over the batch by default."""
+    llm = _counting_llm()
+    judge = make_judge(llm=llm)
+    report = judge.align(_fifty(verdicts=False))
+    judge_calls = sum(1 for r in llm.requests if r.purpose == "judge")
+    reflection_calls = len(llm.requests) - judge_calls
+    assert judge_calls == 50 and 1 <= reflection_calls <= 3
+    assert report.usage.llm_calls == judge_calls + reflection_calls
+    assert [h.operation for h in judge.history()] == ["align"]
+    # The probabilities from that one pass are kept as the threshold's evidence.
+    assert sum(1 for e in judge.examples() if e.judge_probs) == 50
+
+
+def test_with_recorded_verdicts_alignment_is_reflection_only(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """The review flow records what the judge said: aligning then needs no judge call at all."""
+    llm = _counting_llm()
+    judge = make_judge(llm=llm)
+    report = judge.align(_fifty(verdicts=True))
+    assert all(r.purpose != "judge" for r in llm.requests)
+    assert 1 <= report.usage.llm_calls <= 3
+    assert report.disagreements == sum(1 for r in _fifty(verdicts=True) if r.verdict != r.label)

@@ -56,7 +56,10 @@ def wrong_record(draw: st.DrawFn, earlier: list[dict[str, Any]]) -> dict[str, An
         )
     )
     if kind == "label":
-        base["label"] = draw(text.filter(lambda s: s.strip().lower() not in ("pass", "fail")))
+        # Not blank: an empty CSV cell is a missing label, and feedback alone is valid.
+        base["label"] = draw(
+            text.filter(lambda s: s.strip() != "" and s.strip().lower() not in ("pass", "fail"))
+        )
     elif kind == "no id":
         del base["id"]
     elif kind == "no case":
@@ -150,8 +153,13 @@ def _check_refused(world: Path, argv: list[str], as_json: bool) -> None:
     assert _files(folder) == before
 
 
+# Derandomised: CI sees the same 60 examples each run (a new failure shows up in a change that
+# causes it, not at random in someone else's); run with --hypothesis-seed=random to explore.
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
