@@ -10,6 +10,8 @@ def test_public_api_is_pinned() -> None:
     assert sorted(memalign.__all__) == [
         "AlignmentReport",
         "Case",
+        "Check",
+        "CheckHit",
         "Completion",
         "CompletionRequest",
         "DependencyError",
@@ -104,9 +106,9 @@ def test_core_imports_no_provider_sdk() -> None:
     import sys
 
     code = (
-        "import sys, memalign, memalign.judge, memalign.alignment.align; "
+        "import sys, memalign, memalign.judge, memalign.alignment.align, memalign.cli; "
         "bad = [m for m in ('openai', 'anthropic', 'litellm', 'llama_cpp', 'onnxruntime', "
-        "'dspy', 'matplotlib', 'memalign_bench') if m in sys.modules]; print(bad)"
+        "'dspy', 'matplotlib', 'memalign_bench', 'mlflow') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -26,6 +26,8 @@ from memalign.providers import Completion, CompletionRequest, LLMProvider, Messa
 from memalign.records import (
     AlignmentReport,
     Case,
+    Check,
+    CheckHit,
     Example,
     Feedback,
     ForgetReport,
@@ -40,6 +42,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AlignmentReport",
     "Case",
+    "Check",
+    "CheckHit",
     "Completion",
     "CompletionRequest",
     "DependencyError",

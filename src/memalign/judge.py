@@ -24,6 +24,7 @@ from memalign.providers import LLMProvider, ModelClient
 from memalign.records import (
     AlignmentReport,
     Case,
+    Check,
     Example,
     Feedback,
     ForgetReport,
@@ -188,8 +189,12 @@ class Judge:
             self.engine, ids=ids, annotator=annotator, before=before, after=after, dry_run=dry_run
         )
 
-    def add_guideline(self, text: str, *, pinned: bool = False) -> Guideline:
-        return curate.add_guideline(self.engine, text, pinned=pinned)
+    def add_guideline(
+        self, text: str, *, pinned: bool = False, check: Check | None = None
+    ) -> Guideline:
+        """A hand-written rule; with ``check``, also a test validated on the labelled records
+        (see ``memalign.checks``) that decides verdicts while they bear it out."""
+        return curate.add_guideline(self.engine, text, pinned=pinned, check=check)
 
     def edit_guideline(self, guideline_id: str, text: str) -> Guideline:
         return curate.edit_guideline(self.engine, guideline_id, text)

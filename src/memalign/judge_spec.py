@@ -262,6 +262,14 @@ class MemoryConfig:
     # P(first label), fitted on the feedback seen) or "blend" (that probability combined with a
     # similarity-weighted vote of the retrieved examples, weights fitted on the feedback seen).
     decision: Literal["llm", "blend"] = "llm"
+    # Checks (memalign.checks): mine them from the feedback's words and validate them on the
+    # labelled records at each alignment; a check is active while the one-sided 95% lower bound
+    # of its precision reaches ``check_min_bound`` (0.75: about 9 of 9 records agreeing). When
+    # ``checks_decide``, validated checks that fire and agree decide a verdict with no model
+    # call. Two or more labels only.
+    checks: bool = True
+    checks_decide: bool = True
+    check_min_bound: float = 0.75
     # Characters of each retrieved example's case shown to the judge (its label and feedback are
     # always shown in full). None shows it all; small local models pay ~1 s per 60 tokens.
     example_chars: int | None = None
@@ -271,6 +279,8 @@ class MemoryConfig:
             raise SpecError("example_chars must be >= 1")
         if self.k < 0:
             raise SpecError("k must be >= 0")
+        if not 0 < self.check_min_bound < 1:
+            raise SpecError("check_min_bound must be between 0 and 1")
         if self.guideline_budget < 1:
             raise SpecError("guideline_budget must be >= 1")
         if not 0 < self.consolidate_threshold <= self.merge_threshold <= 1:

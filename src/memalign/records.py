@@ -77,7 +77,46 @@ class Feedback(BaseModel):
 
 
 GuidelineStatus = Literal["active", "pending", "retired"]
-GuidelineOrigin = Literal["distilled", "manual"]
+# "check": mined from the experts' words (a term they named), kept because the labelled
+# examples bear it out; its text is the check explained in plain words.
+GuidelineOrigin = Literal["distilled", "manual", "check"]
+CheckField = Literal["outputs", "inputs", "expectations"]
+
+
+class Check(BaseModel):
+    """A declarative test a guideline may carry: a literal term looked up (case-insensitively)
+    in one field of the case, implying ``label`` when present (or, with ``present=False``, when
+    absent). Not code and not a pattern: matching is a substring search, linear in the text,
+    so judged text cannot make it slow. ``fires``/``hits`` are its validation on the judge's
+    labelled records: how many it fires on, and how many of those carry ``label``; ``active``
+    says whether that evidence holds (see ``memalign.checks``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    term: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1)
+    present: bool = True
+    field: CheckField = "outputs"
+    fires: int = Field(default=0, ge=0)
+    hits: int = Field(default=0, ge=0)
+    active: bool = False
+
+    @field_validator("term")
+    @classmethod
+    def _lowercase(cls, term: str) -> str:
+        if not term.strip():
+            raise ValueError("a check's term must not be blank")
+        return term.lower()
+
+
+class CheckHit(BaseModel):
+    """A check that fired on a judged case: its guideline, and where the term was found (the
+    character span in the field's text; None when it fired because the term is absent)."""
+
+    guideline_id: str
+    label: str
+    field: CheckField
+    span: tuple[int, int] | None = None
 
 
 class Guideline(BaseModel):
@@ -89,6 +128,7 @@ class Guideline(BaseModel):
     status: GuidelineStatus = "active"
     pinned: bool = False
     origin: GuidelineOrigin = "distilled"
+    check: Check | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -140,6 +180,8 @@ class Verdict(BaseModel):
     probabilities: dict[str, float] | None = None
     # How the value was chosen from probabilities (e.g. a fitted threshold), when it was.
     decision: str | None = None
+    # Validated checks that fired on this case (and decided it when ``decision`` is "checks").
+    checks: list[CheckHit] = Field(default_factory=list)
     # The similarity-weighted vote of the retrieved examples in [-1, 1] (two labels or a scale:
     # decision.example_vote), kept so decision rules can be compared on the same verdicts.
     vote: float | None = None
@@ -192,6 +234,10 @@ class AlignmentReport(BaseModel):
     examples_removed: int = 0
     disagreements: int = 0
     new_guidelines: list[Guideline] = Field(default_factory=list)
+    # Checks mined from this batch's feedback and validated (as guidelines of origin "check"),
+    # and the ids of checks this batch refuted (deactivated; the guideline stays).
+    checks_added: list[Guideline] = Field(default_factory=list)
+    checks_refuted: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
 
 

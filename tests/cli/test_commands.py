@@ -253,3 +253,31 @@ def test_align_names_what_it_replaced_and_can_refuse(
     assert _json(cli("align", judge, str(write_jsonl(tmp_path / "b.jsonl", [
         {**FEEDBACK[1], "label": "Fail"}
     ])), "--json").output)["records_replaced"] == ["r2"]  # fmt: skip
+
+
+def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    rule = "A bare except: hides every error."
+    rows = [
+        {"id": f"f{i}", "outputs": f"try:\n    run({i})\nexcept: pass", "label": "Fail",
+         "feedback": rule}
+        for i in range(10)
+    ] + [
+        {"id": f"p{i}", "outputs": f"with open(p{i}) as f: read(f)", "label": "Pass",
+         "feedback": "Clean."}
+        for i in range(10)
+    ]  # fmt: skip
+    aligned = cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", rows)))
+    assert aligned.exit_code == 0 and "check [" in aligned.output
+    added = _json(cli("guideline", "add", judge, "Never print in library code.", "--check",
+                      "print(", "--implies", "fail", "--json").output)  # fmt: skip
+    assert added["check"]["label"] == "Fail" and added["check"]["active"] is False
+    memory = _json(cli("memory", judge, "--json").output)
+    mined = [g for g in memory["guidelines"] if g["origin"] == "check"]
+    assert mined and all(g["check"]["active"] for g in mined)
+    # The table wraps cells: compare without its borders and whitespace.
+    shown = "".join(cli("memory", judge).output.replace("│", "").split())
+    assert "checknotactive" in shown and "labelledexamplesagree" in shown
+    cases = write_jsonl(tmp_path / "c.jsonl", [{"id": "c", "outputs": "try: x()\nexcept: y()"}])
+    verdict = json.loads(cli("run", judge, str(cases)).stdout.splitlines()[0])
+    assert verdict["decision"] == "checks" and verdict["checks"][0]["span"] is not None
+    assert cli("guideline", "add", judge, "x", "--check", "y").exit_code == 2  # no --implies

@@ -14,13 +14,22 @@ from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
+from memalign.alignment.learned_checks import labelled_cases, mined, revalidated, uses_checks
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
 from memalign.judging.decision import agrees
 from memalign.memory import Vector
 from memalign.prompts.rendering import example_key, render_case
-from memalign.records import AlignmentReport, Example, Feedback, RejectedRecord, Verdict, utcnow
+from memalign.records import (
+    AlignmentReport,
+    Example,
+    Feedback,
+    Guideline,
+    RejectedRecord,
+    Verdict,
+    utcnow,
+)
 from memalign.stores import ChangeSet
 
 EXAMPLE_CASE_CHARS = 1500
@@ -226,6 +235,16 @@ def align(
             meter=meter,
         )
 
+        # Checks follow all labelled records as they will be after this batch.
+        check_updates: list[tuple[Guideline, Vector | None]] = []
+        if uses_checks(spec):
+            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
+            labelled = labelled_cases([*kept, *incoming])
+            current = [(g, v) for g, v in existing if g.id not in merged.upserts]
+            current += list(merged.upserts.values())
+            check_updates = revalidated(spec, current, labelled)
+            check_updates += mined(spec, current, labelled, incoming)
+
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)
         examples = [
@@ -244,7 +263,8 @@ def align(
             )
             for r, key, vector in zip(incoming, keys, vectors, strict=True)
         ]
-        upserts = {**rewritten, **merged.upserts}
+        known_ids = {g.id for g, _ in existing}
+        upserts = {**rewritten, **merged.upserts, **{g.id: (g, v) for g, v in check_updates}}
         version = engine.store.commit(
             row.judge_id,
             ChangeSet(
@@ -260,6 +280,7 @@ def align(
                     "guidelines_added": len(merged.added),
                     "guidelines_merged": merged.merged,
                     "disagreements": report.disagreements,
+                    "checks_added": sum(1 for g, _ in check_updates if g.id not in known_ids),
                 },
             ),
         )
@@ -280,5 +301,9 @@ def align(
         report.examples_added = len(examples)
         report.examples_removed = len(changed)
         report.new_guidelines = merged.added
+        report.checks_added = [g for g, _ in check_updates if g.id not in known_ids]
+        report.checks_refuted = [
+            g.id for g, _ in check_updates if g.id in known_ids and g.check and not g.check.active
+        ]
     report.usage = meter.snapshot()
     return report

@@ -5,11 +5,19 @@ Each edit is its own memory version, like an alignment."""
 from __future__ import annotations
 
 from memalign.alignment.exclusive import exclusive
-from memalign.errors import DependencyError, InputError, ModelAssetError, NotFoundError
+from memalign.alignment.learned_checks import labelled_cases, uses_checks
+from memalign.checks import validate
+from memalign.errors import (
+    DependencyError,
+    InputError,
+    LabelError,
+    ModelAssetError,
+    NotFoundError,
+)
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
-from memalign.records import Guideline, GuidelineStatus, utcnow
+from memalign.records import Check, Guideline, GuidelineStatus, utcnow
 from memalign.stores import ChangeSet
 
 
@@ -46,12 +54,36 @@ def _vector(engine: JudgeEngine, text: str) -> Vector | None:
 
 
 @exclusive
-def add_guideline(engine: JudgeEngine, text: str, *, pinned: bool = False) -> Guideline:
+def add_guideline(
+    engine: JudgeEngine, text: str, *, pinned: bool = False, check: Check | None = None
+) -> Guideline:
+    """A hand-written rule, optionally with a check: the check is validated on the labelled
+    records now and at every later alignment, and acts only while they bear it out."""
     text = " ".join(text.split())
     if not text:
         raise InputError("guideline text must not be empty", field="text")
-    guideline = Guideline(id=new_guideline_id(), text=text, origin="manual", pinned=pinned)
+    if check is not None:
+        check = _validated(engine, check)
+    guideline = Guideline(
+        id=new_guideline_id(), text=text, origin="manual", pinned=pinned, check=check
+    )
     return _save(engine, "guideline.add", guideline, _vector(engine, text))
+
+
+def _validated(engine: JudgeEngine, check: Check) -> Check:
+    spec = engine.spec
+    if not uses_checks(spec):
+        raise InputError(
+            "checks need a judge with labels (and MemoryConfig.checks on)", field="check"
+        )
+    try:
+        label = str(spec.output.coerce(check.label))
+    except LabelError as exc:
+        raise InputError(exc.reason, field="check") from None
+    labelled = labelled_cases(engine.store.get_records(engine.judge_id))
+    return validate(
+        check.model_copy(update={"label": label}), labelled, spec.memory.check_min_bound
+    )
 
 
 @exclusive

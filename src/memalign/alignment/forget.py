@@ -15,6 +15,7 @@ from datetime import datetime
 from memalign.accounting import Meter
 from memalign.alignment.distill import redistill
 from memalign.alignment.exclusive import exclusive
+from memalign.alignment.learned_checks import labelled_cases, revalidated, uses_checks
 from memalign.embedders import EmbeddingClient
 from memalign.errors import DependencyError, InputError, ModelAssetError, ProviderError
 from memalign.judge_spec import JudgeSpec
@@ -52,10 +53,12 @@ def plan_removal(
         if not touched:
             continue
         remaining = [s for s in guideline.sources if s not in gone]
-        if not remaining and guideline.origin == "distilled":
+        if not remaining and guideline.origin in ("distilled", "check"):
             plan.delete_guidelines.append(guideline.id)
             continue
-        if guideline.origin == "manual" or not spec.memory.strict_forget:
+        # A mined check's words are the check's own explanation, not the feedback's: it keeps
+        # its remaining sources and its figures are recounted below, with no model call.
+        if guideline.origin in ("manual", "check") or not spec.memory.strict_forget:
             shrunk = guideline.model_copy(update={"sources": remaining, "updated_at": utcnow()})
             plan.rewrite.append((shrunk, vector))
             continue
@@ -81,7 +84,28 @@ def plan_removal(
             }
         )
         plan.rewrite.append((rewritten, embedder.embed([candidate.text], meter)[0]))
+    _recount_checks(store, judge_id, spec, gone, plan)
     return plan
+
+
+def _recount_checks(
+    store: MemoryStore, judge_id: int, spec: JudgeSpec, gone: set[str], plan: RemovalPlan
+) -> None:
+    """Every check's figures without the forgotten records (their labels counted in them)."""
+    if not uses_checks(spec):
+        return
+    rewritten = {g.id: (g, v) for g, v in plan.rewrite}
+    current = [
+        rewritten.get(g.id, (g, v))
+        for g, v in store.guidelines(judge_id)
+        if g.check is not None and g.id not in plan.delete_guidelines
+    ]
+    if not current:
+        return
+    labelled = labelled_cases([r for r in store.get_records(judge_id) if r.id not in gone])
+    for guideline, vector in revalidated(spec, current, labelled):
+        rewritten[guideline.id] = (guideline, vector)
+    plan.rewrite = list(rewritten.values())
 
 
 def resolve_targets(

@@ -97,6 +97,14 @@ def render_report(report: AlignmentReport) -> None:
             highlight=False,
             markup=False,
         )
+    for guideline in report.checks_added:
+        console.print(f"  check [{guideline.id}] {guideline.text}", highlight=False)
+    if report.checks_refuted:
+        console.print(
+            "  checks no longer borne out by the labelled records (kept, not active): "
+            + ", ".join(report.checks_refuted),
+            style="yellow",
+        )
     for dropped in report.guidelines_dropped:
         # Shown so an expert can see what was refused and why, e.g. to add the missing feedback.
         console.print(

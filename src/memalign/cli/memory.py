@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
+from memalign.checks import explain
 from memalign.cli.common import (
     GuidelineIdArg,
     GuidelineTextArg,
@@ -24,7 +26,7 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
-from memalign.records import ForgetReport, Guideline
+from memalign.records import Check, CheckField, ForgetReport, Guideline
 
 guideline_app = typer.Typer(
     help="Edit a judge's guidelines by hand.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -65,8 +67,13 @@ def memory(
                 g.status
                 + (" · pinned" if g.pinned else "")
                 + (" · manual" if g.origin == "manual" else "")
+                + (" · check" if g.check is not None and g.check.active else "")
+                + (" · check not active" if g.check is not None and not g.check.active else "")
             )
-            table.add_row(g.id, status, g.text, ", ".join(g.sources))
+            text = g.text
+            if g.check is not None and g.origin != "check":
+                text += f"\ncheck: {explain(g.check)}"
+            table.add_row(g.id, status, text, ", ".join(g.sources))
         console.print(table)
         if examples:
             rows = Table("record", "label", "judge said", "agree", "feedback")
@@ -106,12 +113,43 @@ def add(
     pin: Annotated[
         bool, typer.Option("--pin", help="Pin it: always used, never merged away or retired.")
     ] = False,
+    check: Annotated[
+        str | None,
+        typer.Option(
+            "--check",
+            help="A term (plain text, matched case-insensitively) whose presence implies "
+            "--implies; validated on the labelled records before it acts.",
+        ),
+    ] = None,
+    implies: Annotated[
+        str | None, typer.Option("--implies", help="The label the --check term implies.")
+    ] = None,
+    absent: Annotated[
+        bool, typer.Option("--absent", help="The check fires when the term is missing instead.")
+    ] = False,
+    field: Annotated[
+        CheckField,
+        typer.Option("--field", help="Where the check looks: outputs, inputs or expectations."),
+    ] = "outputs",
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a guideline by hand (optionally pinned: never merged away or retired)."""
+    """Add a guideline by hand, optionally pinned or carrying a check.
+
+    With `--check TERM --implies LABEL` the guideline also carries a check: it is validated on
+    the judge's labelled records (it must fire on 3 or more, and the lower bound of its
+    precision must reach the judge's check_min_bound) and, while it holds, decides the verdicts
+    it fires on without a model call. `memalign memory` shows its figures."""
+    built = None
+    if check is not None or implies is not None:
+        if check is None or implies is None:
+            raise InputError("--check and --implies go together", field="--check")
+        try:
+            built = Check(term=check, label=implies, present=not absent, field=field)
+        except ValidationError as exc:
+            raise InputError(exc.errors()[0]["msg"], field="--check") from None
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.add_guideline(text, pinned=pin), as_json, "added")
+    _show(judge.add_guideline(text, pinned=pin, check=built), as_json, "added")
 
 
 @guideline_app.command("edit")

@@ -1,4 +1,5 @@
-"""Turning the model's label probabilities into a verdict value."""
+"""Turning the model's label probabilities into a verdict value, and deciding by validated
+checks where they fire and agree."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from memalign.checks import match
 from memalign.errors import SpecError
 from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
-from memalign.records import Example
+from memalign.records import Case, CheckHit, Example, Guideline
 
 # The newest calibrated examples a threshold or blend is fitted on: the freshest evidence of how
 # the judge behaves under its current memory, at a bounded cost whatever the memory's size.
@@ -240,3 +242,24 @@ def fit_rules(
     ]
     fitted = fit_blend(blend_evidence(output, examples, matrix, k)) if blend else None
     return fit_threshold(output, evidence), fitted
+
+
+def checks_fired(checks: Sequence[Guideline], case: Case) -> list[CheckHit]:
+    """The validated checks that fire on ``case``, with where their term was found."""
+    hits = []
+    for guideline in checks:
+        check = guideline.check
+        if check is None or not check.active:
+            continue
+        fires, span = match(check, case)
+        if fires:
+            hits.append(
+                CheckHit(guideline_id=guideline.id, label=check.label, field=check.field, span=span)
+            )
+    return hits
+
+
+def decided_by_checks(hits: Sequence[CheckHit]) -> str | None:
+    """The label validated checks agree on, if any fired and none disagrees."""
+    labels = {hit.label for hit in hits}
+    return labels.pop() if len(labels) == 1 else None

@@ -17,7 +17,13 @@ from memalign.accounting import Meter
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import InputError, MemalignError
 from memalign.judge_spec import JudgeSpec
-from memalign.judging.decision import EVIDENCE_WINDOW, decide, fit_rules
+from memalign.judging.decision import (
+    EVIDENCE_WINDOW,
+    checks_fired,
+    decide,
+    decided_by_checks,
+    fit_rules,
+)
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -30,7 +36,7 @@ from memalign.judging.working_memory import (
 from memalign.memory import EpisodicIndex, Vector
 from memalign.prompts.rendering import example_key
 from memalign.providers import LLMProvider, ModelClient
-from memalign.records import Case, Example, Verdict, canonical_json
+from memalign.records import Case, CheckHit, Example, Verdict, canonical_json
 from memalign.stores import JudgeRow, MemoryStore
 
 Hits = list[tuple[Example, float]]
@@ -111,13 +117,19 @@ class JudgeEngine:
                         self.spec.memory.k,
                         blend=self.spec.memory.decision == "blend",
                     )
+                guidelines = self.store.guidelines(self.judge_id)
                 self._snapshot = MemorySnapshot(
                     version,
-                    self.store.guidelines(self.judge_id),
+                    guidelines,
                     self.episodic,
                     len(self.episodic),
                     threshold,
                     blend,
+                    tuple(
+                        g
+                        for g, _ in guidelines
+                        if g.status == "active" and g.check is not None and g.check.active
+                    ),
                 )
             return self._snapshot
 
@@ -223,6 +235,13 @@ class JudgeEngine:
             cached = self.store.cached_verdict(self.judge_id, snapshot.version, key)
             if cached is not None:
                 return cached.model_copy(update={"usage": type(cached.usage)()})
+        fired = checks_fired(snapshot.checks, case) if snapshot.checks else []
+        decided = decided_by_checks(fired) if self.spec.memory.checks_decide else None
+        if decided is not None:
+            verdict = self._by_checks(case, snapshot, fired, decided)
+            if self.use_cache and not exclude and rationale:
+                self.store.cache_verdict(self.judge_id, snapshot.version, key, verdict)
+            return verdict
         meter = Meter()
         with meter.timed():
             try:
@@ -249,9 +268,26 @@ class JudgeEngine:
             probabilities=probs,
             decision=decision,
             vote=memory.vote if memory else None,
+            checks=fired,
             usage=meter.snapshot(),
             error=error,
         )
         if self.use_cache and not exclude and rationale and verdict.ok:
             self.store.cache_verdict(self.judge_id, snapshot.version, key, verdict)
         return verdict
+
+    def _by_checks(
+        self, case: Case, snapshot: MemorySnapshot, fired: list[CheckHit], value: str
+    ) -> Verdict:
+        """A verdict the validated checks decide: no model call, the checks as its reasons."""
+        by_id = {g.id: g for g in snapshot.checks}
+        reasons = "; ".join(by_id[hit.guideline_id].text for hit in fired)
+        return Verdict(
+            judge=self.name,
+            value=value,
+            rationale=f"Decided by validated checks, without a model call: {reasons}",
+            guideline_ids=[hit.guideline_id for hit in fired],
+            memory_version=snapshot.version,
+            decision="checks",
+            checks=fired,
+        )

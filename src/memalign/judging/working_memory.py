@@ -33,6 +33,8 @@ class MemorySnapshot:
     example_count: int
     threshold: Threshold | None = None
     blend: Blend | None = None
+    # Active guidelines whose check the labelled records bear out (memalign.checks).
+    checks: tuple[Guideline, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,13 @@ def wants_examples(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
 def needs_query(spec: JudgeSpec, snapshot: MemorySnapshot) -> bool:
     """Whether the case must be embedded: to retrieve examples or rank guidelines."""
     config = spec.memory
-    pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+    # Mined checks act through the decision (they may decide without a call); their text, a
+    # term and its figures, is not a rule the model should read.
+    pool = (
+        [(g, v) for g, v in semantic.active(snapshot.guidelines) if g.origin != "check"]
+        if config.use_guidelines
+        else []
+    )
     return wants_examples(spec, snapshot) or len(pool) > config.guideline_budget
 
 
@@ -87,7 +95,13 @@ def build_working_memory(
     """``hits``: the case's examples when the caller already retrieved them (a batch orders its
     cases by what they retrieve), so retrieval runs once per case."""
     config = spec.memory
-    pool = semantic.active(snapshot.guidelines) if config.use_guidelines else []
+    # Mined checks act through the decision (they may decide without a call); their text, a
+    # term and its figures, is not a rule the model should read.
+    pool = (
+        [(g, v) for g, v in semantic.active(snapshot.guidelines) if g.origin != "check"]
+        if config.use_guidelines
+        else []
+    )
     guidelines = semantic.select_for_case(pool, query, config.guideline_budget)
     if hits is None:
         hits = []

@@ -443,7 +443,8 @@ class SQLiteStore(ExampleReads):
 
     @staticmethod
     def _check_sources(db: sqlite3.Connection, judge_id: int) -> None:
-        """A distilled guideline must rest on stored feedback; refuse a change that breaks it."""
+        """A distilled or mined guideline must rest on stored feedback; refuse a change that
+        breaks it."""
         for (raw,) in db.execute(
             "SELECT guideline_json FROM guidelines g WHERE judge_id = ? AND NOT EXISTS "
             "(SELECT 1 FROM guideline_sources s WHERE s.judge_id = g.judge_id "
@@ -451,8 +452,10 @@ class SQLiteStore(ExampleReads):
             (judge_id,),
         ):
             guideline = Guideline.model_validate_json(raw)
-            if guideline.origin == "distilled":
-                raise StoreError(f"distilled guideline {guideline.id} has no stored source")
+            if guideline.origin in ("distilled", "check"):
+                raise StoreError(
+                    f"{guideline.origin} guideline {guideline.id} has no stored source"
+                )
 
     def compact(self, *, vacuum: bool = True) -> None:
         """Make deleted content unrecoverable from the files: ``secure_delete`` has zeroed it in

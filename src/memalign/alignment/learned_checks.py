@@ -1,0 +1,68 @@
+"""The judge's checks follow its labelled records: at each alignment every check is validated
+again on all of them (new feedback can refute one: it is deactivated and its guideline stays),
+and new candidates are mined from the batch's feedback; at each forget the figures are
+recounted without the forgotten records, and a mined check whose every source is gone goes.
+Validation is substring search over the records, no model call (see memalign.checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memalign.checks import Labelled, candidate_terms, explain, mine_checks, validate
+from memalign.judge_spec import JudgeSpec, Labels
+from memalign.memory import Vector
+from memalign.memory.semantic import new_guideline_id
+from memalign.records import Feedback, Guideline, utcnow
+
+Item = tuple[Guideline, Vector | None]
+
+
+def uses_checks(spec: JudgeSpec) -> bool:
+    return spec.memory.checks and isinstance(spec.output, Labels)
+
+
+def labelled_cases(records: Sequence[Feedback]) -> list[Labelled]:
+    return [(r.case, str(r.label)) for r in records if r.label is not None]
+
+
+def revalidated(
+    spec: JudgeSpec, guidelines: Sequence[Item], labelled: Sequence[Labelled]
+) -> list[Item]:
+    """The guidelines whose check's figures (or standing) changed, updated."""
+    updates: list[Item] = []
+    for guideline, vector in guidelines:
+        if guideline.check is None:
+            continue
+        check = validate(guideline.check, labelled, spec.memory.check_min_bound)
+        if check == guideline.check:
+            continue
+        # A mined check's text is its explanation; a hand-written guideline keeps its words.
+        text = explain(check) if guideline.origin == "check" else guideline.text
+        updates.append(
+            (
+                guideline.model_copy(update={"check": check, "text": text, "updated_at": utcnow()}),
+                vector,
+            )
+        )
+    return updates
+
+
+def mined(
+    spec: JudgeSpec,
+    guidelines: Sequence[Item],
+    labelled: Sequence[Labelled],
+    batch: Sequence[Feedback],
+) -> list[Item]:
+    """New check guidelines from the batch's feedback, citing the records whose words named
+    the term."""
+    known = [g.check for g, _ in guidelines if g.check is not None]
+    notes = [r.feedback for r in batch if r.feedback]
+    found = mine_checks(notes, labelled, spec.memory.check_min_bound, known=known)
+    items: list[Item] = []
+    for check in found:
+        sources = [r.id for r in batch if r.feedback and check.term in candidate_terms(r.feedback)]
+        guideline = Guideline(
+            id=new_guideline_id(), text=explain(check), sources=sources, origin="check", check=check
+        )
+        items.append((guideline, None))
+    return items

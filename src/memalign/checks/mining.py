@@ -1,0 +1,198 @@
+"""Candidate checks from what the experts wrote: the phrases they quote, the names they use
+(`except:`, `print()`, `SELECT *`), and short n-grams of their feedback. N-grams made only of
+function words are never candidates: a probe kept the chance phrase "to a" (10 of 10 failing
+items) before this rule. Each candidate is tried present and absent, in the outputs and the
+inputs, validated, and kept only if it holds; of checks that fire on exactly the same records,
+the best supported and shortest is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from memalign.checks.matching import match
+from memalign.checks.validation import Labelled, validate, wilson_lower_bound
+from memalign.records import Check, CheckField
+
+# Quoted spans: straight and curly quotes and backticks, 2-60 characters.
+_QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019\n]{2,60})[\"'`\u201d\u2019]")
+# A word, or a code-like name with dots, brackets, colons or operators in it.
+_WORD = re.compile(r"[a-z0-9_][a-z0-9_.()*#%$:-]*")
+FIELDS: tuple[CheckField, ...] = ("outputs", "inputs")
+MAX_NEW = 20
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "too",
+        "was",
+        "were",
+        "what",
+        "when",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "without",
+        "not",
+        "no",
+        "yes",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "i",
+        "me",
+        "my",
+        "he",
+        "she",
+        "his",
+        "her",
+        "should",
+        "must",
+        "would",
+        "could",
+        "may",
+        "might",
+        "also",
+        "only",
+        "just",
+        "more",
+        "most",
+        "very",
+        "all",
+        "any",
+        "each",
+        "every",
+        "some",
+        "such",
+        "own",
+        "same",
+        "other",
+        "here",
+        "how",
+        "why",
+        "where",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "before",
+        "below",
+        "between",
+        "both",
+        "during",
+        "further",
+        "once",
+        "out",
+        "over",
+        "under",
+        "until",
+        "up",
+        "down",
+        "off",
+    ]
+)
+
+
+def candidate_terms(feedback: str) -> set[str]:
+    text = feedback.lower()
+    terms = {m.group(1).strip() for m in _QUOTED.finditer(text)}
+    # Sentence punctuation is not part of a name, but a trailing colon may be (`except:`):
+    # both spellings are tried, and validation keeps whichever the records bear out.
+    raw = [w.strip(".,-") for w in _WORD.findall(text.replace("/", " "))]
+    words = [w for w in raw if w]
+    terms |= {w.rstrip(":") for w in words if w.endswith(":") and len(w) > 4}
+    for n in (1, 2, 3):
+        for i in range(len(words) - n + 1):
+            gram = words[i : i + n]
+            if all(w in STOPWORDS for w in gram):
+                continue
+            if n == 1 and (gram[0] in STOPWORDS or len(gram[0]) < 4):
+                continue
+            terms.add(" ".join(gram))
+    return {t for t in terms if len(t) >= 3}
+
+
+def mine_checks(
+    feedback: Sequence[str],
+    labelled: Sequence[Labelled],
+    min_bound: float,
+    *,
+    known: Sequence[Check] = (),
+) -> list[Check]:
+    """New validated checks from ``feedback``, none repeating a ``known`` one."""
+    seen = {(c.term, c.present, c.field) for c in known}
+    terms: set[str] = set()
+    for text in feedback:
+        terms |= candidate_terms(text)
+    kept: dict[tuple[int, ...], Check] = {}
+    for term in sorted(terms):
+        for field in FIELDS:
+            probe = Check(term=term, label="?", field=field)
+            found = [match(probe, case)[0] for case, _ in labelled]
+            if not any(found):
+                continue  # named by the expert, never in a case: nothing to look for
+            for present in (True, False):
+                fired = [label for hit, (_, label) in zip(found, labelled, strict=True)
+                         if hit == present]  # fmt: skip
+                if not fired or (term, present, field) in seen:
+                    continue
+                label = max(sorted(set(fired)), key=fired.count)
+                check = validate(
+                    Check(term=term, label=label, present=present, field=field),
+                    labelled,
+                    min_bound,
+                )
+                if not check.active:
+                    continue
+                signature = tuple(i for i, hit in enumerate(found) if hit == present)
+                best = kept.get(signature)
+                if best is None or _rank(check) > _rank(best):
+                    kept[signature] = check
+    ranked = sorted(kept.values(), key=_rank, reverse=True)
+    return ranked[:MAX_NEW]
+
+
+def _rank(check: Check) -> tuple[float, int]:
+    return wilson_lower_bound(check.hits, check.fires), -len(check.term)

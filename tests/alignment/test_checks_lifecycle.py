@@ -1,0 +1,129 @@
+"""Checks through a judge's life: mined at alignment and validated on the labelled records,
+deciding verdicts without a model call, refuted by new feedback, recounted and removed by
+forget, carried by export and import, and kept out of the prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from memalign import Feedback, Judge, JudgeSpec, MemoryConfig, Pairwise, open_store
+from memalign.io.transfer import import_judge
+from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
+
+RULE = "A bare except: hides every error, so this fails review."
+
+
+def _batch(start: int = 0) -> list[Feedback]:
+    failing = [
+        Feedback(id=f"f{i}", outputs=f"try:\n    run({i})\nexcept: pass", label="Fail",
+                 feedback=RULE)
+        for i in range(start, start + 10)
+    ]  # fmt: skip
+    passing = [
+        Feedback(id=f"p{i}", outputs=f"with open(p{i}) as f:\n    read(f)", label="Pass",
+                 feedback="Clean resource handling.")
+        for i in range(start, start + 10)
+    ]  # fmt: skip
+    return failing + passing
+
+
+def _check_guideline(judge: Judge):  # type: ignore[no-untyped-def]
+    mined = [g for g in judge.guidelines() if g.origin == "check" and g.check is not None]
+    return next(g for g in mined if g.check.term.startswith("except") and g.check.present)
+
+
+def test_a_check_is_mined_validated_and_decides_without_a_model_call(
+    make_judge: Callable[..., Judge],
+) -> None:
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(llm=llm)
+    report = judge.align(_batch())
+    guideline = _check_guideline(judge)
+    assert guideline.check.active and (guideline.check.fires, guideline.check.hits) == (10, 10)
+    assert set(guideline.sources) == {f"f{i}" for i in range(10)}
+    assert guideline.id in {g.id for g in report.checks_added}
+    assert "Fail when 'except" in guideline.text and "10 of 10" in guideline.text
+
+    calls = len(llm.requests)
+    verdict = judge.judge(outputs="try:\n    go()\nexcept: retry()")
+    assert verdict.value == "Fail" and verdict.decision == "checks"
+    assert verdict.usage.llm_calls == 0 and len(llm.requests) == calls
+    hit = next(h for h in verdict.checks if h.guideline_id == guideline.id)
+    assert hit.span is not None and hit.field == "outputs"
+    assert guideline.id in verdict.guideline_ids and "without a model call" in verdict.rationale
+
+    # The term's absence is evidence too: every passing record lacks it.
+    clean = judge.judge(outputs="return 42")
+    assert (clean.value, clean.decision, len(llm.requests)) == ("Pass", "checks", calls)
+
+
+def test_checks_can_be_told_not_to_decide(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    from dataclasses import replace
+
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(replace(spec, memory=MemoryConfig(checks_decide=False)), llm=llm)
+    judge.align(_batch())
+    verdict = judge.judge(outputs="try:\n    go()\nexcept: retry()")
+    assert verdict.decision != "checks" and verdict.usage.llm_calls >= 1
+    assert _check_guideline(judge).id in {h.guideline_id for h in verdict.checks}
+    # The model reads the distilled rules, not the mined checks' figures.
+    prompt = llm.requests[-1].messages[0].content
+    assert "labelled examples agree" not in prompt
+
+
+def test_new_feedback_that_refutes_a_check_deactivates_it(make_judge: Callable[..., Judge]) -> None:
+    judge = make_judge()
+    judge.align(_batch())
+    guideline = _check_guideline(judge)
+    exceptions = [
+        Feedback(id=f"ok{i}", outputs=f"try:\n    x({i})\nexcept: log()", label="Pass",
+                 feedback="Logged and re-raised upstream: acceptable here.")
+        for i in range(8)
+    ]  # fmt: skip
+    report = judge.align(exceptions)
+    assert guideline.id in report.checks_refuted
+    after = next(g for g in judge.guidelines() if g.id == guideline.id)
+    assert after.status == "active" and after.check is not None and not after.check.active
+    assert after.check.fires == 18 and "not active" in after.text
+    verdict = judge.judge(outputs="try:\n    go()\nexcept: retry()")
+    assert verdict.decision != "checks"
+
+
+def test_forget_recounts_a_check_and_removes_it_with_its_last_source(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge()
+    judge.align(_batch())
+    guideline = _check_guideline(judge)
+    judge.forget(ids=["f0", "f1"])
+    shrunk = next(g for g in judge.guidelines() if g.id == guideline.id)
+    assert shrunk.check is not None and (shrunk.check.fires, shrunk.check.hits) == (8, 8)
+    assert "f0" not in shrunk.sources and "f1" not in shrunk.sources
+    judge.forget(ids=[f"f{i}" for i in range(2, 10)])
+    assert guideline.id not in {g.id for g in judge.guidelines()}
+
+
+def test_export_and_import_carry_checks(make_judge: Callable[..., Judge], tmp_path: Path) -> None:
+    judge = make_judge()
+    judge.align(_batch())
+    path = tmp_path / "export.jsonl"
+    judge.export(path)
+    copy_store = open_store(tmp_path / "copy.db")
+    import_judge(copy_store, path, name="copy")
+    copy = Judge.load(copy_store, "copy", llm=FakeLLM(), embedder=HashEmbedder())
+    assert _check_guideline(copy).check == _check_guideline(judge).check
+    assert copy.judge(outputs="try:\n    go()\nexcept: retry()").decision == "checks"
+
+
+def test_no_checks_for_pairwise_judges(make_judge: Callable[..., Judge]) -> None:
+    spec = JudgeSpec(name="pw", instructions="Which of {{ outputs }} is better?", output=Pairwise())
+    judge = make_judge(spec)
+    records = [
+        Feedback(id=f"r{i}", outputs={"A": "except: x", "B": "fine"}, label="B", feedback=RULE)
+        for i in range(12)
+    ]
+    report = judge.align(records)
+    assert report.checks_added == [] and all(g.check is None for g in judge.guidelines())
