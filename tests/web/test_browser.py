@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -239,3 +240,43 @@ def test_two_experts_submitting_at_once(
     assert "2 cases labelled by several experts" in first.inner_text("#expert-agreement")
     assert first.locator("svg.curve polyline").count() == 1
     shot(first, "agreement")
+
+
+def test_the_panel_polls_with_backoff_and_stops_when_the_job_ends(
+    server: tuple[str, Path], browser: Any
+) -> None:
+    # A job that stays "running" (a slow model): once polled every 150 ms for ever.
+    base, _ = server
+    page = browser.new_page()
+    polls: list[float] = []
+    finished = {"now": False}
+    panel = '<div class="job" data-job="j1" data-status="{0}"{1}>{0}</div>'
+
+    def answer(route: Any) -> None:
+        polls.append(time.monotonic())
+        ended = finished["now"]
+        body = panel.format("failed", "") if ended else panel.format("running", ' data-poll="1"')
+        route.fulfill(body=body, content_type="text/html")
+
+    page.route("**/jobs/j1/panel", answer)
+    # A page holding a running job's panel, beside the real script.
+    page.route(
+        base + "/panel-test",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body='<html><head><script src="/static/app.js" defer></script></head><body>'
+            + panel.format("running", ' data-poll="1"')
+            + "</body></html>",
+        ),
+    )
+    page.goto(base + "/panel-test")
+    page.wait_for_timeout(3000)
+    running = len(polls)
+    assert 2 <= running <= 5, running
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert gaps == sorted(gaps), gaps  # each wait longer than the last
+    finished["now"] = True
+    page.wait_for_selector('.job[data-status="failed"]', timeout=10000)
+    after = len(polls)
+    page.wait_for_timeout(3000)
+    assert len(polls) == after  # a failed job is not polled again

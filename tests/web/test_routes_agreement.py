@@ -51,3 +51,41 @@ def test_figures_from_records() -> None:
     assert experts["pairs"][0]["kappa"] == 0.0
     assert curve_points(per_version).startswith("0.0,")
     assert curve_points([]) == ""
+
+
+def test_every_review_of_a_case_counts_under_the_version_of_its_first_review() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from memalign.judge_spec import JudgeSpec
+    from memalign.records import MemoryVersion
+
+    spec = JudgeSpec(name="j", instructions="Is {{ outputs }} ok?", output=Labels(("Pass", "Fail")))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # x reviewed case a under v0; learning from it made v1; y reviewed a later. Both labels
+    # are scored against the verdict before any review, which v0 gave.
+    records = [
+        Feedback(
+            id="a@x", inputs="a", label="Pass", verdict="Fail", annotator="x", created_at=start
+        ),
+        Feedback(
+            id="a@y",
+            inputs="a",
+            label="Pass",
+            verdict="Fail",
+            annotator="y",
+            created_at=start + timedelta(minutes=2),
+        ),
+        Feedback(
+            id="b@y",
+            inputs="b",
+            label="Pass",
+            verdict="Pass",
+            annotator="y",
+            created_at=start + timedelta(minutes=3),
+        ),
+    ]
+    history = [
+        MemoryVersion(version=1, created_at=start + timedelta(minutes=1), operation="align"),
+    ]
+    per_version, _ = judge_vs_experts(spec, records, history)
+    assert [(r.key, r.report["n"]) for r in per_version] == [("0", 2), ("1", 1)]

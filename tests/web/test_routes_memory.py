@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 from memalign.stores import MemoryStore
+from memalign.web import ServeConfig
 from tests.web.conftest import Page, job_of
 
 RULE = "Replies must open with an apology."
@@ -85,3 +90,39 @@ def test_forget_records_by_id(loaded: Page, store: MemoryStore) -> None:
     assert store.get_records(judge_id) == []
     assert store.guidelines(judge_id) == []
     assert loaded.post("/judges/support/forget", {"ids": ""}).status_code == 400
+
+
+def test_a_slow_writer_blocks_no_other_request_and_says_still_running(
+    make_page: Callable[..., Page], store: MemoryStore
+) -> None:
+    page = make_page(ServeConfig(wait_seconds=1.0))
+    page.get("/judges/support")
+    worker = page.client.app.state.ctx.worker  # type: ignore[attr-defined]
+    release = threading.Event()
+    worker._tasks.put(lambda: release.wait(20))  # someone's alignment on a slow model
+    answers: dict[str, Any] = {}
+
+    def add() -> None:
+        answers["add"] = page.post("/judges/support/guidelines", {"text": "Quote the ticket."})
+
+    def look() -> None:
+        answers["queue"] = page.client.get("/judges/support")
+
+    adding = threading.Thread(target=add)
+    looking = threading.Thread(target=look)
+    try:
+        adding.start()
+        time.sleep(0.3)  # the edit is waiting for the writer
+        looking.start()
+        looking.join(5)
+        # Once, the edit's wait held the event loop and every other request with it.
+        assert "queue" in answers and answers["queue"].status_code == 200
+        adding.join(5)
+        assert answers["add"].status_code == 202
+        assert "Still running" in answers["add"].text
+        assert store.guidelines(store.get_judge("support").judge_id) == []
+    finally:
+        release.set()
+    worker.call("support", lambda judge: None).result(10)
+    texts = [g.text for g, _ in store.guidelines(store.get_judge("support").judge_id)]
+    assert texts == ["Quote the ticket."]  # applied after all

@@ -238,3 +238,94 @@ def test_float_score_judges_take_a_number(page: Page, store: MemoryStore) -> Non
     assert done["status"] == "done"
     records = store.get_records(store.get_judge("score").judge_id)
     assert [(r.id, r.label) for r in records] == [("c1@ann", 0.7)]
+
+
+def test_review_ids_keep_case_and_annotator_apart(page: Page, store: MemoryStore) -> None:
+    # Case "x@bob" by "corp" and case "x" by "bob@corp" once shared the id "x@bob@corp", and
+    # the second review replaced the first.
+    cases = [{"id": "x@bob", "inputs": "first case"}, {"id": "x", "inputs": "second case"}]
+    page.wait_job(job_of(page.upload("support", cases)))
+    for case_id, annotator in (("x@bob", "corp"), ("x", "bob@corp")):
+        response = submit(page, case_id, label="Pass", annotator=annotator)
+        assert response.status_code == 303, response.text
+        page.wait_job(job_of(response))
+    records = store.get_records(store.get_judge("support").judge_id)
+    assert sorted((r.id, r.annotator, r.inputs) for r in records) == [
+        ("x%40bob@corp", "corp", "first case"),
+        ("x@bob%40corp", "bob@corp", "second case"),
+    ]
+    assert "2 of 2 reviewed" in page.get("/judges/support").text
+    body = page.get("/judges/support/cases/x%40bob").text
+    assert "Reviewed by corp (Pass)" in body and "bob@corp (" not in body
+
+
+def test_case_ids_with_a_slash(page: Page, store: MemoryStore) -> None:
+    page.wait_job(job_of(page.upload("support", [{"id": "tickets/7", "inputs": "hi"}])))
+    queue = page.get("/judges/support").text
+    assert "/judges/support/cases/tickets%2F7" in queue
+    shown = page.get("/judges/support/cases/tickets%2F7")
+    assert shown.status_code == 200 and 'id="case-id">tickets/7<' in shown.text
+    response = page.post("/judges/support/cases/tickets%2F7", {"annotator": "ann", "label": "Pass"})
+    assert response.status_code == 303, response.text
+    assert page.wait_job(job_of(response))["status"] == "done"
+    records = store.get_records(store.get_judge("support").judge_id)
+    assert [r.id for r in records] == ["tickets%2F7@ann"]
+
+
+def test_a_second_expert_is_scored_against_the_verdict_before_any_review(
+    loaded: Page, store: MemoryStore
+) -> None:
+    # c1 is judged Fail; ann's review teaches the judge to say Pass, so bob then sees Pass.
+    # Scoring the judge on what bob saw would credit it with what ann just taught it.
+    first = submit(loaded, "c1", label="Pass", feedback="A refund promise is enough here.")
+    assert loaded.wait_job(job_of(first), flips=True)["result"]["after"] == "Pass"
+    assert re.search(r'id="verdict-value">Pass<', loaded.get("/judges/support/cases/c1").text)
+    loaded.wait_job(job_of(submit(loaded, "c1", label="Pass", annotator="bob")), flips=True)
+    records = store.get_records(store.get_judge("support").judge_id)
+    assert sorted((r.annotator, r.verdict) for r in records) == [("ann", "Fail"), ("bob", "Fail")]
+
+
+def test_the_queue_is_paged(loaded: Page, monkeypatch: Any) -> None:
+    from memalign.web import routes_review
+
+    monkeypatch.setattr(routes_review, "PAGE_SIZE", 3)
+    first = rows(loaded, "?status=all")
+    assert first.count("<tr class=") == 3
+    body = loaded.get("/judges/support?status=all").text
+    assert "page 1 of 2 (4 cases)" in body and 'rel="next"' in body
+    second = rows(loaded, "?status=all&page=2")
+    assert second.count("/judges/support/cases/") == 1
+    assert rows(loaded, "?status=all&page=99") == second  # past the end: the last page
+
+
+def test_stored_reviews_are_read_again_only_when_they_change(
+    loaded: Page, store: MemoryStore, monkeypatch: Any
+) -> None:
+    calls = []
+    real = store.get_records
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "get_records", counted)
+    for _ in range(3):
+        assert "0 of 4 reviewed" in loaded.get("/judges/support").text
+    loaded.get("/judges/support/cases/c1")
+    assert len(calls) <= 1
+    loaded.wait_job(job_of(submit(loaded, "c1", label="Pass")), flips=True)
+    assert "1 of 4 reviewed" in loaded.get("/judges/support").text
+    assert len(calls) <= 2
+
+
+def test_a_failed_verdict_names_its_kind_not_the_providers_words(loaded: Page) -> None:
+    from memalign.records import Verdict
+
+    queue = loaded.client.app.state.ctx.queue  # type: ignore[attr-defined]
+    failed = Verdict(
+        judge="support", value=None, error="ProviderError: 401 from https://llm.internal key=sk-9"
+    )
+    queue.set_verdict("support", "c1", failed)
+    body = loaded.get("/judges/support/cases/c1").text
+    assert "llm.internal" not in body and "sk-9" not in body
+    assert "(ProviderError)" in body

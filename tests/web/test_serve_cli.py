@@ -40,3 +40,16 @@ def test_importing_memalign_and_its_cli_loads_no_web_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_serve_takes_a_users_file_instead_of_a_token(tmp_path: Any) -> None:
+    missing = tmp_path / "users.json"
+    result = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--users", str(missing), "--store", str(tmp_path)]
+    )
+    assert result.exit_code != 0 and "users.json" in result.output
+    missing.write_text('{"maria": "short"}')
+    result = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--users", str(missing), "--store", str(tmp_path)]
+    )
+    assert result.exit_code != 0 and "shorter than 12" in result.output

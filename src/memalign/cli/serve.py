@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,6 +27,14 @@ def serve(
             show_envvar=False,
         ),
     ] = None,
+    users: Annotated[
+        Path | None,
+        typer.Option(
+            "--users",
+            help='JSON file {"annotator": "their token", …}: a token per expert, instead of '
+            "--token; reviews carry the signed-in name.",
+        ),
+    ] = None,
     model: ModelOpt = None,
     store: StoreOpt = None,
 ) -> None:
@@ -33,12 +42,15 @@ def serve(
 
     A queue of cases per judge, reviews the judge learns from in the background, its memory
     (edit, retire, forget) and agreement figures. Binds 127.0.0.1; any other --host needs
-    --token."""
+    --token or --users."""
     # Imported here: the web dependencies are optional and the rest of the CLI must not need
     # them.
     from memalign.web import ServeConfig, create_app, require_web
+    from memalign.web.config import load_users
 
-    config = ServeConfig(host=host, port=port, token=token)
+    config = ServeConfig(
+        host=host, port=port, token=token, users=load_users(users) if users else None
+    )
     config.check()
     require_web()
     import uvicorn
@@ -47,5 +59,8 @@ def serve(
     app = create_app(opened, lambda name: open_judge(opened, name, model), config)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    if users:
+        # Each expert's token is theirs to keep: none is printed.
+        address += " (each expert adds ?token=<their token from --users>)"
     err_console.print(f"memalign review page: {address}", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

@@ -1,9 +1,11 @@
 """Agreement figures from what experts submitted: the judge against the experts per memory
 version (its learning curve) and per annotator, and the experts against each other.
 
-Everything is read from the store's records: each review carries the judge's verdict the
-expert saw (``Feedback.verdict``) and when it was given, and the memory version in force then
-is the last one committed before it. Forgotten records leave these figures with them.
+Everything is read from the store's records: each review carries the judge's verdict on the
+case before anyone reviewed it (``Feedback.verdict``; a later expert sees one already taught by
+the first) and when it was given. A case's reviews count under the memory version in force at
+its first review (the last one committed before it), the version that verdict came from.
+Forgotten records leave these figures with them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from memalign.evaluation import agreement_report
 from memalign.evaluation.metrics import cohen_kappa
 from memalign.judge_spec import JudgeSpec
 from memalign.records import Feedback, MemoryVersion
+from memalign.web.queue import case_hash
 from memalign.web.triage import reviews_by_case
 
 CURVE_WIDTH, CURVE_HEIGHT = 600, 160
@@ -37,12 +41,12 @@ class Row:
         return None
 
 
-def _version_at(history: Sequence[MemoryVersion], record: Feedback) -> int:
+def _version_at(history: Sequence[MemoryVersion], when: datetime | None) -> int:
     version = 0
-    if record.created_at is None:
+    if when is None:
         return version
     for entry in history:
-        if entry.created_at < record.created_at:
+        if entry.created_at < when:
             version = entry.version
     return version
 
@@ -50,12 +54,18 @@ def _version_at(history: Sequence[MemoryVersion], record: Feedback) -> int:
 def judge_vs_experts(
     spec: JudgeSpec, records: Sequence[Feedback], history: Sequence[MemoryVersion]
 ) -> tuple[list[Row], list[Row]]:
-    """(per memory version, per annotator): the judge's verdict the expert saw vs their label."""
+    """(per memory version, per annotator): the judge's verdict before review vs each label."""
     scored = [r for r in records if r.label is not None and r.verdict is not None]
+    first_review: dict[str, datetime] = {}
+    for digest, group in reviews_by_case(scored).items():
+        times = [r.created_at for r in group if r.created_at is not None]
+        if times:
+            first_review[digest] = min(times)
     by_version: dict[int, list[Feedback]] = defaultdict(list)
     by_annotator: dict[str, list[Feedback]] = defaultdict(list)
     for record in scored:
-        by_version[_version_at(history, record)].append(record)
+        when = first_review.get(case_hash(record.case), record.created_at)
+        by_version[_version_at(history, when)].append(record)
         by_annotator[record.annotator or "(none)"].append(record)
 
     def rows(groups: dict[Any, list[Feedback]]) -> list[Row]:

@@ -6,13 +6,14 @@ whoever the judge is judging, and the page shows them to experts. Nothing is mar
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -21,14 +22,23 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from memalign.errors import MemalignError, NotFoundError
+from memalign.judge import Judge
+from memalign.records import Feedback
 from memalign.stores import JudgeRow, MemoryStore
 from memalign.web.config import JudgeOpener, ServeConfig
+from memalign.web.messages import HIDDEN, public_message
 from memalign.web.queue import ReviewQueue, open_queue
-from memalign.web.security import CSRFError, Sessions, guard, session_of
+from memalign.web.security import HEADERS, CSRFError, Signer, guard, session_of
 from memalign.web.worker import Worker
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+T = TypeVar("T")
+
+
+class StillRunning(Exception):
+    """A change handed to the writer did not finish within ``ServeConfig.wait_seconds``; it
+    is still queued or running, and will be applied."""
 
 
 def show(value: Any) -> str:
@@ -45,16 +55,39 @@ class Context:
     queue: ReviewQueue
     worker: Worker
     env: jinja2.Environment
+    # A store on read-only media: pages are shown, nothing is changed (see ``guard``).
+    read_only: bool = False
+    # Per judge name: the stored reviews by case content, and the key they were read under
+    # (see ``routes_review.stored_reviews``).
+    reviews: dict[str, tuple[tuple[int, int, str], dict[str, list[Feedback]]]] = field(
+        default_factory=dict
+    )
 
     def judge_row(self, name: str) -> JudgeRow:
         return self.store.get_judge(name)
+
+    async def change(self, judge: str, action: Callable[[Judge], T]) -> T:
+        """Run ``action`` on the writer thread and wait for it without blocking the event
+        loop (the writer may be busy with someone's alignment for a while)."""
+        future = self.worker.call(judge, action)
+        done, _ = await asyncio.wait(
+            [asyncio.wrap_future(future)], timeout=self.config.wait_seconds
+        )
+        if not done:
+            raise StillRunning()
+        return future.result()
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **values: Any
     ) -> HTMLResponse:
         session = session_of(request)
         page = self.env.get_template(template).render(
-            request=request, csrf=session.csrf, annotator=session.annotator, **values
+            request=request,
+            csrf=session.csrf,
+            annotator=session.annotator,
+            user=session.user,
+            read_only=self.read_only,
+            **values,
         )
         return HTMLResponse(page, status_code=status_code)
 
@@ -82,9 +115,18 @@ def create_app(
 
     config = config or ServeConfig()
     config.check()
-    queue = review_queue or open_queue(store.location)
+    # A store on read-only media has no room beside it for the queue file.
+    read_only = bool(getattr(store, "read_only", False))
+    queue = review_queue or open_queue(store.location, read_only=read_only)
     worker = Worker(opener, queue, config.rejudge_limit)
-    ctx = Context(store=store, config=config, queue=queue, worker=worker, env=environment())
+    ctx = Context(
+        store=store,
+        config=config,
+        queue=queue,
+        worker=worker,
+        env=environment(),
+        read_only=read_only,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,13 +135,15 @@ def create_app(
             yield
         finally:
             worker.stop()
+            if review_queue is None:  # a queue passed in belongs to the caller
+                queue.close()
 
     # No interactive API docs: the app is pages for people, and fewer routes to secure.
     app = FastAPI(
         title="memalign review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.ctx = ctx
-    app.middleware("http")(guard(config, Sessions()))
+    app.middleware("http")(guard(config, Signer(), read_only=read_only))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
@@ -115,11 +159,23 @@ def create_app(
 
     @app.exception_handler(NotFoundError)
     async def _missing(request: Request, exc: NotFoundError) -> HTMLResponse:
-        return error_page(request, 404, "Not found", str(exc))
+        return error_page(request, 404, "Not found", public_message(exc))
 
     @app.exception_handler(MemalignError)
     async def _bad(request: Request, exc: MemalignError) -> HTMLResponse:
-        return error_page(request, 400, "Cannot do that", str(exc))
+        message = public_message(exc)
+        if message in HIDDEN:
+            log.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        return error_page(request, 400, "Cannot do that", message)
+
+    @app.exception_handler(StillRunning)
+    async def _running(request: Request, exc: StillRunning) -> HTMLResponse:
+        return error_page(
+            request,
+            202,
+            "Still running",
+            "Your change is queued behind other work and will be applied: reload in a moment.",
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> HTMLResponse:
@@ -129,7 +185,10 @@ def create_app(
     async def _crash(request: Request, exc: Exception) -> HTMLResponse:
         # Logged for the operator; the page never shows a trace, a path or a secret.
         log.exception("unhandled error on %s", request.url.path)
-        return error_page(request, 500, "Internal error", "Something went wrong on the server.")
+        page = error_page(request, 500, "Internal error", "Something went wrong on the server.")
+        # This handler answers outside the middleware that adds them to every other response.
+        page.headers.update(HEADERS)
+        return page
 
     routes_review.register(app, ctx)
     routes_memory.register(app, ctx)

@@ -38,7 +38,10 @@ CREATE TABLE IF NOT EXISTS pending (
     judge TEXT NOT NULL,
     case_id TEXT NOT NULL,
     record_json TEXT NOT NULL,
-    submitted_at TEXT NOT NULL
+    submitted_at TEXT NOT NULL,
+    -- The judge's store id when submitted: a judge deleted and created again under the same
+    -- name is another judge, and must not learn from (or count) the old one's reviews.
+    judge_id INTEGER
 );
 """
 
@@ -68,6 +71,7 @@ class Pending:
     judge: str
     case_id: str
     record: Feedback
+    judge_id: int | None = None
 
 
 class ReviewQueue:
@@ -82,6 +86,9 @@ class ReviewQueue:
             if location != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(pending)")}
+            if "judge_id" not in columns:  # a queue file from before the column
+                self._db.execute("ALTER TABLE pending ADD COLUMN judge_id INTEGER")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the review queue: {exc}", location=location) from None
         self._lock = threading.RLock()
@@ -173,32 +180,33 @@ class ReviewQueue:
             )
         return flipped
 
-    def remove_cases(self, judge: str, ids: Sequence[str] | None = None) -> int:
-        with self._transaction() as db:
-            if ids is None:
-                return db.execute("DELETE FROM cases WHERE judge = ?", (judge,)).rowcount
-            return sum(
-                db.execute(
-                    "DELETE FROM cases WHERE judge = ? AND case_id = ?", (judge, case_id)
-                ).rowcount
-                for case_id in ids
-            )
-
     # -- submissions not yet aligned ------------------------------------------------------
 
-    def add_pending(self, job_id: str, judge: str, case_id: str, record: Feedback) -> None:
+    def add_pending(
+        self,
+        job_id: str,
+        judge: str,
+        case_id: str,
+        record: Feedback,
+        judge_id: int | None = None,
+    ) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO pending VALUES (?, ?, ?, ?, ?)",
-                (job_id, judge, case_id, record.model_dump_json(), utcnow().isoformat()),
+                "INSERT INTO pending (job_id, judge, case_id, record_json, submitted_at, "
+                "judge_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, judge, case_id, record.model_dump_json(), utcnow().isoformat(), judge_id),
             )
 
     def pending(self) -> list[Pending]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT job_id, judge, case_id, record_json FROM pending ORDER BY submitted_at"
+                "SELECT job_id, judge, case_id, record_json, judge_id FROM pending "
+                "ORDER BY submitted_at"
             ).fetchall()
-        return [Pending(r[0], r[1], r[2], Feedback.model_validate_json(r[3])) for r in rows]
+        return [Pending(r[0], r[1], r[2], Feedback.model_validate_json(r[3]), r[4]) for r in rows]
+
+    def get_pending(self, job_id: str) -> Pending | None:
+        return next((p for p in self.pending() if p.job_id == job_id), None)
 
     def drop_pending(self, job_id: str) -> None:
         with self._transaction() as db:
@@ -209,8 +217,10 @@ class ReviewQueue:
             self._db.close()
 
 
-def open_queue(store_location: str) -> ReviewQueue:
-    path = sidecar_path(store_location)
+def open_queue(store_location: str, *, read_only: bool = False) -> ReviewQueue:
+    """The queue beside the store; in memory for a store on read-only media, where no file can
+    be made beside it (nothing can be learned there, so nothing needs to outlive the server)."""
+    path = ":memory:" if read_only else sidecar_path(store_location)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     return ReviewQueue(path)

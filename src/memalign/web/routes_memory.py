@@ -1,8 +1,9 @@
 """A judge's memory: guidelines (edit, pin, retire, approve, add), examples, the history of
 versions, and forgetting records or an annotator after a dry-run preview of what will go.
 
-Every change runs on the writer thread (``Worker.call``), after any submission queued before
-it, so a hand edit never interleaves with an alignment.
+Every change runs on the writer thread (``Context.change``), after any submission queued
+before it, so a hand edit never interleaves with an alignment. The request awaits it without
+blocking the server, and says "still running" if the writer is slow to get to it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from memalign.errors import InputError
@@ -66,7 +68,7 @@ def register(app: FastAPI, ctx: Context) -> None:
     @app.post("/judges/{name}/guidelines/{guideline_id}")
     async def change_guideline(request: Request, name: str, guideline_id: str) -> Response:
         form = await checked_form(request)
-        ctx.judge_row(name)
+        await run_in_threadpool(ctx.judge_row, name)
         action = str(form.get("action") or "")
         text = str(form.get("text") or "").strip()
         if action not in ACTIONS:
@@ -74,30 +76,30 @@ def register(app: FastAPI, ctx: Context) -> None:
         if action == "edit" and not 0 < len(text) <= MAX_GUIDELINE_CHARS:
             raise InputError(f"a guideline is 1 to {MAX_GUIDELINE_CHARS} characters")
         change = ACTIONS[action]
-        ctx.worker.call(name, lambda judge: change(judge, guideline_id, text))
+        await ctx.change(name, lambda judge: change(judge, guideline_id, text))
         return RedirectResponse(memory_url(name) + f"#g-{guideline_id}", status_code=303)
 
     @app.post("/judges/{name}/guidelines")
     async def add_guideline(request: Request, name: str) -> Response:
         form = await checked_form(request)
-        ctx.judge_row(name)
+        await run_in_threadpool(ctx.judge_row, name)
         text = str(form.get("text") or "").strip()
         if not 0 < len(text) <= MAX_GUIDELINE_CHARS:
             raise InputError(f"a guideline is 1 to {MAX_GUIDELINE_CHARS} characters")
         pinned = bool(form.get("pinned"))
-        ctx.worker.call(name, lambda judge: judge.add_guideline(text, pinned=pinned))
+        await ctx.change(name, lambda judge: judge.add_guideline(text, pinned=pinned))
         return RedirectResponse(memory_url(name), status_code=303)
 
     @app.post("/judges/{name}/forget", response_class=HTMLResponse)
     async def forget(request: Request, name: str) -> Response:
         """``action=preview`` shows what would go (a dry run); ``action=forget`` does it."""
         form = await checked_form(request)
-        row = ctx.judge_row(name)
+        row = await run_in_threadpool(ctx.judge_row, name)
         ids_text = str(form.get("ids") or "")
         annotator = str(form.get("annotator") or "").strip()
         ids, who = _targets(ids_text, annotator)
         dry_run = form.get("action") != "forget"
-        report: ForgetReport = ctx.worker.call(
+        report: ForgetReport = await ctx.change(
             name, lambda judge: judge.forget(ids, annotator=who, dry_run=dry_run)
         )
         if dry_run:

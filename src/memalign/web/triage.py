@@ -10,7 +10,7 @@ vote was, else unknown (in between).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -80,9 +80,9 @@ def reviews_by_case(records: Sequence[Feedback]) -> dict[str, list[Feedback]]:
     return grouped
 
 
-def build(queued: Sequence[QueuedCase], records: Sequence[Feedback]) -> list[Item]:
-    """Every case in the order an expert should see them."""
-    grouped = reviews_by_case(records)
+def build(queued: Sequence[QueuedCase], grouped: Mapping[str, list[Feedback]]) -> list[Item]:
+    """Every case in the order an expert should see them; ``grouped`` is the reviews by case
+    content (:func:`reviews_by_case`)."""
     items = [Item(q, grouped.get(q.hash, []), uncertainty(q.verdict)) for q in queued]
     items.sort(key=lambda i: (not i.needs_expert, -i.need(), i.queued.position))
     return items

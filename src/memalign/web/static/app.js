@@ -29,8 +29,13 @@
   });
 
   // The panel is rendered (and escaped) by the server; polling swaps in its newer rendering.
-  function poll(panel) {
+  // Backing off keeps a slow model (seconds per alignment) from drawing a request every few
+  // milliseconds, and polling stops for good after a while: a reload shows the rest.
+  var FIRST_DELAY = 400, MAX_DELAY = 5000, GIVE_UP_AFTER = 120000;
+
+  function poll(panel, delay, started) {
     var id = panel.getAttribute("data-job");
+    if (Date.now() - started > GIVE_UP_AFTER) { return; }
     window.setTimeout(function () {
       fetch("/jobs/" + encodeURIComponent(id) + "/panel", { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : null; })
@@ -41,14 +46,16 @@
           var fresh = holder.firstElementChild;
           if (!fresh) { return; }
           panel.replaceWith(fresh);
-          if (fresh.getAttribute("data-poll")) { poll(fresh); }
+          if (fresh.getAttribute("data-poll")) {
+            poll(fresh, Math.min(MAX_DELAY, Math.round(delay * 1.5)), started);
+          }
         })
         .catch(function () { /* the page still works without the live panel */ });
-    }, 150);
+    }, delay);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var panels = document.querySelectorAll("[data-job][data-poll]");
-    for (var i = 0; i < panels.length; i++) { poll(panels[i]); }
+    for (var i = 0; i < panels.length; i++) { poll(panels[i], FIRST_DELAY, Date.now()); }
   });
 })();
