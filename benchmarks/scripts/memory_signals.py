@@ -129,6 +129,10 @@ def _binary(
     w = fit_logistic(x_seen, y, l2)
     lr_logit = [float(x @ w) for x in x_test]
     lr = [first if z >= 0 else labels[1] for z in lr_logit]
+    # What the product fits (one linear solve): least squares on ±1, cut at 0.
+    ridge_l2 = _best_l2(x_seen, 2 * y - 1, fit_ridge)
+    rw = fit_ridge(x_seen, 2 * y - 1, ridge_l2)
+    ridge = [first if float(x @ rw) >= 0 else labels[1] for x in x_test]
 
     labelled = [(r.case, label) for r, label in zip(seen, y_seen, strict=True)]
     checks = mine_checks([r.feedback for r in seen if r.feedback], labelled, BOUND)
@@ -147,6 +151,7 @@ def _binary(
         (f"LLM, threshold (stored cut {cut:.3f})", threshold),
         ("retrieved examples' vote (k=5)", vote),
         (f"embedding logistic regression (L2 {l2})", lr),
+        (f"embedding least squares on ±1 (L2 {ridge_l2})", ridge),
         (f"checks only ({len(checks)} kept; fire on {coverage}/{len(test)})", checks_only),
         ("checks, else embedding LR", checks_then_lr),
         ("checks + embedding LR + LLM threshold (summed log-odds)", summed),

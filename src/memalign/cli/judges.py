@@ -68,10 +68,17 @@ def _summary(store: MemoryStore, name: str) -> dict[str, object]:
     }
 
 
-def _decision(value: str) -> Literal["llm", "blend"]:
-    if value not in ("llm", "blend"):
-        raise InputError(f"unknown decision rule {value!r}; use llm or blend", field="--decision")
-    return "blend" if value == "blend" else "llm"
+Decision = Literal["llm", "blend", "embedding", "combined"]
+DECISIONS: tuple[Decision, ...] = ("llm", "blend", "embedding", "combined")
+
+
+def _decision(value: str) -> Decision:
+    for known in DECISIONS:
+        if value == known:
+            return known
+    raise InputError(
+        f"unknown decision rule {value!r}; use {', '.join(DECISIONS)}", field="--decision"
+    )
 
 
 @app.command("create")
@@ -108,8 +115,9 @@ def create(
         str,
         typer.Option(
             "--decision",
-            help="llm | blend (binary judges on models with "
-            "probabilities: also weigh the retrieved examples' labels)",
+            help="llm | blend | embedding | combined: blend weighs the retrieved examples' "
+            "labels in (two labels); embedding decides by a linear model over the stored "
+            "example embeddings; combined adds its log-odds to the model's (two labels)",
         ),
     ] = "llm",
     store: StoreOpt = None,

@@ -24,6 +24,7 @@ from memalign.judging.decision import (
     decided_by_checks,
     fit_rules,
 )
+from memalign.judging.embedding_model import by_embedding, fit_embedding_model
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -117,6 +118,15 @@ class JudgeEngine:
                         self.spec.memory.k,
                         blend=self.spec.memory.decision == "blend",
                     )
+                embedding_model = None
+                if self.spec.memory.decision in ("embedding", "combined"):
+                    examples, matrix = self.store.examples(self.judge_id)
+                    newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[
+                        -EVIDENCE_WINDOW:
+                    ]
+                    embedding_model = fit_embedding_model(
+                        self.spec.output, [examples[i] for i in newest], matrix[newest]
+                    )
                 guidelines = self.store.guidelines(self.judge_id)
                 self._snapshot = MemorySnapshot(
                     version,
@@ -130,6 +140,7 @@ class JudgeEngine:
                         for g, _ in guidelines
                         if g.status == "active" and g.check is not None and g.check.active
                     ),
+                    embedding_model,
                 )
             return self._snapshot
 
@@ -245,6 +256,8 @@ class JudgeEngine:
         meter = Meter()
         with meter.timed():
             try:
+                if snapshot.embedding_model is not None and query is None:
+                    query = self.embedder.embed([example_key(case, self.spec)], meter)[0]
                 memory = self.working_memory(case, snapshot, meter, exclude, query, hits)
                 value, why, probs = ask_verdict(
                     self.llm, self.spec.output, memory.messages, meter, rationale=rationale
@@ -257,6 +270,10 @@ class JudgeEngine:
         if probs is not None and memory is not None:
             value, decision = decide(
                 self.spec.output, probs, snapshot.threshold, snapshot.blend, memory.vote
+            )
+        if snapshot.embedding_model is not None and query is not None and error is None:
+            value, decision = by_embedding(
+                self.spec, snapshot.embedding_model, query, probs, snapshot.threshold, value
             )
         verdict = Verdict(
             judge=self.name,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from memalign import prompts
 from memalign.judge_spec import JudgeSpec
 from memalign.judging.decision import Blend, Threshold, example_vote
+from memalign.judging.embedding_model import EmbeddingModel
 from memalign.judging.verdict import answer_format
 from memalign.memory import Vector, semantic
 from memalign.memory.episodic import EpisodicIndex
@@ -35,6 +36,8 @@ class MemorySnapshot:
     blend: Blend | None = None
     # Active guidelines whose check the labelled records bear out (memalign.checks).
     checks: tuple[Guideline, ...] = ()
+    # Fitted when the judge decides by (or with) its example embeddings.
+    embedding_model: EmbeddingModel | None = None
 
 
 @dataclass(frozen=True)

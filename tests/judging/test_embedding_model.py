@@ -1,0 +1,79 @@
+"""The linear model over stored example embeddings, alone ("embedding") and added to the
+model's log-odds ("combined")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from memalign import Feedback, Judge, JudgeSpec, Labels, MemoryConfig, Scale
+from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model
+from memalign.providers import Completion, CompletionRequest
+from memalign.records import Example
+from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
+
+WORDS = ["alpha", "bravo", "delta", "echo", "golf", "hotel", "india", "kilo", "lima", "mike"]
+
+
+def _examples(n: int, label: Callable[[int], str]) -> tuple[list[Example], np.ndarray]:
+    texts = [
+        f"{WORDS[i % 10]} {WORDS[(i * 3) % 10]} {'unsafe' if i % 2 else 'tidy'}" for i in range(n)
+    ]
+    vectors = np.asarray(HashEmbedder(64).embed(texts), dtype=np.float32)
+    examples = [Example(record_id=f"r{i}", key_text=t, case_text=t, label=label(i))
+                for i, t in enumerate(texts)]  # fmt: skip
+    return examples, vectors
+
+
+def test_two_labels_are_separated_and_too_little_evidence_gives_no_model() -> None:
+    output = Labels(("Pass", "Fail"))
+    examples, matrix = _examples(40, lambda i: "Fail" if i % 2 else "Pass")
+    model = fit_embedding_model(output, examples, matrix)
+    assert model is not None and model.examples == 40
+    query = np.asarray(HashEmbedder(64).embed(["kilo unsafe"])[0], dtype=np.float32)
+    assert model.predict(query) == "Fail" and model.first_logit(query) < 0
+    few = MIN_EXAMPLES - 1
+    assert fit_embedding_model(output, examples[:few], matrix[:few]) is None
+    same, m = _examples(30, lambda i: "Pass")
+    assert fit_embedding_model(output, same, m) is None  # one class: nothing to learn
+
+
+def test_a_scale_is_predicted_by_ridge_within_its_range() -> None:
+    examples, matrix = _examples(40, lambda i: "1" if i % 2 else "5")
+    model = fit_embedding_model(Scale(1, 5), examples, matrix)
+    assert model is not None
+    low = np.asarray(HashEmbedder(64).embed(["unsafe"])[0], dtype=np.float32)
+    high = np.asarray(HashEmbedder(64).embed(["tidy"])[0], dtype=np.float32)
+    assert model.predict(low) < model.predict(high) and 1 <= model.predict(low) <= 5
+
+
+def _records() -> list[Feedback]:
+    return [
+        Feedback(id=f"r{i}", outputs=f"{WORDS[i % 10]} {'unsafe' if i % 2 else 'tidy'}",
+                 label="Fail" if i % 2 else "Pass")
+        for i in range(40)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("decision", ["embedding", "combined"])
+def test_a_judge_decides_with_its_example_embeddings(
+    make_judge: Callable[..., Judge], spec: JudgeSpec, decision: str
+) -> None:
+    def unsure(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        # A model with no idea: even odds, leaning the wrong way.
+        return Completion(text='{"rationale": "unsure", "value": "Pass"}',
+                          choice_probs={"Pass": 0.55, "Fail": 0.45})  # fmt: skip
+
+    llm = ScriptedLLM(unsure)
+    memory = MemoryConfig(decision=decision, checks=False)  # type: ignore[arg-type]
+    judge = make_judge(replace(spec, memory=memory), llm=llm, embedder=HashEmbedder(64))
+    judge.align(_records())
+    verdict = judge.judge(outputs="kilo unsafe")
+    assert verdict.value == "Fail" and "embedding logistic model fitted on 40" in verdict.decision
+    assert verdict.usage.llm_calls == 1 and verdict.rationale  # the model still explains
+    assert judge.judge(outputs="kilo tidy").value == "Pass"
