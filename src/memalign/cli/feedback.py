@@ -207,6 +207,14 @@ def run(
         bool, typer.Option("--resume", help="Judge only ids without a good verdict in --out.")
     ] = False,
     field_map: MapOpt = None,
+    to_mlflow: Annotated[
+        bool,
+        typer.Option(
+            "--to-mlflow",
+            help="Also log each verdict on the MLflow trace its id names (an LLM-judge "
+            "assessment; tracking URI from MLFLOW_TRACKING_URI). Needs memalign[mlflow].",
+        ),
+    ] = False,
     model: ModelOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -220,6 +228,9 @@ def run(
         raise InputError("--resume needs --out", field="--resume")
     if out is not None:
         _check_output(out)
+    if to_mlflow:
+        # Imported before judging, so a missing extra is named before any model call.
+        from memalign.integrations.mlflow import log_run_verdicts
     judge = open_judge(store_for(store), name, model)
     rows = read_records(file, judge.spec, field_map=parse_field_map(field_map or []))
     done_ids: set[str] = set()
@@ -272,6 +283,10 @@ def run(
             handle.close()
     failed = [row.record.id for row, v in zip(todo, verdicts, strict=True) if not v.ok]
     errors = len(failed)
+    logged = None
+    if to_mlflow:
+        pairs = [(row.record.id, v) for row, v in zip(todo, verdicts, strict=True)]
+        logged = log_run_verdicts(judge, pairs, judge.llm.name)
     summary = {
         "judged": len(verdicts),
         "skipped": len(rows) - len(todo),
@@ -279,6 +294,8 @@ def run(
         "failed_ids": failed,
         "out": str(out) if out else None,
     }
+    if logged is not None:
+        summary["logged_to_mlflow"] = logged
     emit(
         {**summary, "verdicts": lines if out is None else None},
         as_json,
