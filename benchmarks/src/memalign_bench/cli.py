@@ -17,7 +17,7 @@ from memalign.errors import InputError
 from memalign.models import build_models
 from memalign_bench import ablation_report, baselines_report
 from memalign_bench.baselines import ALL_METHODS, BaselineConfig, run_baselines
-from memalign_bench.curves import CurveConfig, MemoryMode, Signal, run_curve
+from memalign_bench.curves import CurveConfig, Decision, MemoryMode, Signal, run_curve
 from memalign_bench.datasets import DATASETS
 from memalign_bench.report import markdown, plot
 
@@ -47,7 +47,9 @@ def curves(
     ] = None,
     signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
     memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
-    decision: Annotated[str, typer.Option("--decision", help="llm | blend")] = "llm",
+    decision: Annotated[
+        str, typer.Option("--decision", help="llm | blend | embedding | combined")
+    ] = "llm",
     checks: Annotated[
         bool,
         typer.Option(
@@ -63,7 +65,7 @@ def curves(
         raise InputError(f"unknown signal {signal!r}", field="--signal")
     if memory not in ("both", "semantic", "episodic"):
         raise InputError(f"unknown memory mode {memory!r}", field="--memory")
-    if decision not in ("llm", "blend"):
+    if decision not in ("llm", "blend", "embedding", "combined"):
         raise InputError(f"unknown decision rule {decision!r}", field="--decision")
     config_file = settings()
     chosen = model or config_file.model
@@ -77,7 +79,7 @@ def curves(
         example_chars=example_chars,
         signal=cast(Signal, signal),
         memory=cast(MemoryMode, memory),
-        decision="blend" if decision == "blend" else "llm",
+        decision=cast(Decision, decision),
         checks=checks,
     )
 

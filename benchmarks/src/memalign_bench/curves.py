@@ -29,6 +29,7 @@ from memalign_bench.guideline_checks import score_checks
 from memalign_bench.provenance import environment
 
 Signal = Literal["both", "label", "feedback"]
+Decision = Literal["llm", "blend", "embedding", "combined"]
 MemoryMode = Literal["both", "semantic", "episodic"]
 Progress = Callable[[str, int, int], None]
 
@@ -46,7 +47,7 @@ class CurveConfig:
     example_chars: int | None = None
     signal: Signal = "both"
     memory: MemoryMode = "both"
-    decision: Literal["llm", "blend"] = "llm"
+    decision: Decision = "llm"
     # Also score the ``checks`` rule: each guideline asked as its own yes/no call (binary labels).
     checks: bool = False
     reference_price: str = "openai/gpt-4.1-mini"
