@@ -22,7 +22,7 @@ from memalign.judge_spec import FloatScore, JudgeSpec, Pairwise
 from memalign.prompts.rendering import pairwise_responses
 from memalign.records import Feedback, Value, Verdict, canonical_json, utcnow
 from memalign.stores import JudgeRow
-from memalign.web import triage
+from memalign.web import highlight, triage
 from memalign.web.app import Context
 from memalign.web.config import MAX_ANNOTATOR_CHARS
 from memalign.web.queue import case_hash
@@ -141,18 +141,31 @@ def _case_view(ctx: Context, spec: JudgeSpec, item: triage.Item, judge_id: int) 
     verdict = item.verdict
     used_guidelines = []
     used_examples = []
+    checks: list[highlight.FiredCheck] = []
+    marked: dict[str, list[highlight.Segment]] = {}
     if verdict is not None:
         by_id = {g.id: g for g, _ in ctx.store.guidelines(judge_id)}
-        used_guidelines = [by_id[i] for i in verdict.guideline_ids if i in by_id]
+        checks, spans = highlight.fired_checks(case, verdict.checks, by_id)
+        # A check's guideline is listed with the check (its text explains it), not twice.
+        shown = {hit.guideline_id for hit in verdict.checks}
+        used_guidelines = [by_id[i] for i in verdict.guideline_ids if i in by_id and i not in shown]
         if verdict.example_ids:
             wanted = set(verdict.example_ids)
             used_examples = [e for e in ctx.store.examples(judge_id)[0] if e.record_id in wanted]
+        for field, found in spans.items():
+            value = getattr(case, field)
+            # Spans index the text the check searched; a structured field is shown differently
+            # (indented JSON), so its match is shown in the check's excerpt only.
+            if isinstance(value, str) and not (field == "outputs" and pair is not None):
+                marked[field] = highlight.segments(value, found)
     return {
         "case": case,
         "pair": pair,
         "verdict": verdict,
         "used_guidelines": used_guidelines,
         "used_examples": used_examples,
+        "checks": checks,
+        "marked": marked,
     }
 
 

@@ -1,10 +1,13 @@
 """Which case most needs an expert next: the order, filters and progress of a judge's queue.
 
 A case needs an expert when nobody has reviewed it yet, or when the experts who did disagree.
-Among those, first the ones the judge could not answer (an error), then the ones whose
-verdict just flipped under new memory, then by the judge's uncertainty: one minus its top
-label probability when the model reports probabilities, else how split the retrieved examples'
-vote was, else unknown (in between).
+Among those, first the ones the judge could not answer (an error), then the ones where the
+experts disagree or a validated check that fired contradicts the verdict (the model overrode
+the checks, or the checks disagree among themselves: either way a conflict only an expert can
+settle), then the ones whose verdict just flipped under new memory, then by the judge's
+uncertainty: none when agreeing validated checks decided it (their evidence is the expert
+labels themselves), else one minus its top label probability when the model reports
+probabilities, else how split the retrieved examples' vote was, else unknown (in between).
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from memalign.records import Feedback, Verdict
+from memalign.records import CheckHit, Feedback, Verdict
 from memalign.web.queue import QueuedCase, case_hash
 
-Status = Literal["all", "todo", "reviewed", "conflict", "flipped", "errors"]
-STATUSES: tuple[Status, ...] = ("all", "todo", "reviewed", "conflict", "flipped", "errors")
+Status = Literal["all", "todo", "reviewed", "conflict", "checks", "flipped", "errors"]
+STATUSES: tuple[Status, ...] = (
+    "all",
+    "todo",
+    "reviewed",
+    "conflict",
+    "checks",
+    "flipped",
+    "errors",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,20 @@ class Item:
         return self.verdict is not None and not self.verdict.ok
 
     @property
+    def checks(self) -> list[CheckHit]:
+        verdict = self.verdict
+        return list(verdict.checks) if verdict is not None else []
+
+    @property
+    def decided_by_checks(self) -> bool:
+        return self.verdict is not None and self.verdict.decision == "checks"
+
+    @property
+    def check_conflict(self) -> bool:
+        """A fired check implies another label than the verdict's value."""
+        return checks_contradict(self.verdict)
+
+    @property
     def flipped(self) -> bool:
         return self.queued.flipped_from is not None
 
@@ -59,12 +84,25 @@ class Item:
         return not self.reviewed or self.conflict
 
     def need(self) -> float:
-        return 3.0 * self.error + 2.0 * self.conflict + 1.0 * self.flipped + self.uncertainty
+        return (
+            3.0 * self.error
+            + 2.0 * (self.conflict or self.check_conflict)
+            + 1.0 * self.flipped
+            + self.uncertainty
+        )
+
+
+def checks_contradict(verdict: Verdict | None) -> bool:
+    if verdict is None or not verdict.ok or verdict.value is None:
+        return False
+    return any(hit.label != str(verdict.value) for hit in verdict.checks)
 
 
 def uncertainty(verdict: Verdict | None) -> float:
     if verdict is None or not verdict.ok:
         return 1.0
+    if verdict.decision == "checks" and verdict.checks and not checks_contradict(verdict):
+        return 0.0
     if verdict.probabilities:
         return 1.0 - max(verdict.probabilities.values())
     if verdict.vote is not None:
@@ -97,6 +135,8 @@ def select(items: Sequence[Item], status: str, verdict: str, text: str) -> list[
         if status == "reviewed" and not item.reviewed:
             continue
         if status == "conflict" and not item.conflict:
+            continue
+        if status == "checks" and not item.checks:
             continue
         if status == "flipped" and not item.flipped:
             continue
