@@ -212,7 +212,9 @@ def run(
         typer.Option(
             "--to-mlflow",
             help="Also log each verdict on the MLflow trace its id names (an LLM-judge "
-            "assessment; tracking URI from MLFLOW_TRACKING_URI). Needs memalign[mlflow].",
+            "assessment; tracking URI from MLFLOW_TRACKING_URI). Values are the judge's labels "
+            "(yes/no, not true/false as a bool MLflow judge returns). Ids MLflow refuses are "
+            "listed and exit 1. Needs memalign[mlflow].",
         ),
     ] = False,
     model: ModelOpt = None,
@@ -295,7 +297,8 @@ def run(
         "out": str(out) if out else None,
     }
     if logged is not None:
-        summary["logged_to_mlflow"] = logged
+        summary["logged_to_mlflow"] = logged.logged
+        summary["mlflow_failed_ids"] = list(logged.failed)
     emit(
         {**summary, "verdicts": lines if out is None else None},
         as_json,
@@ -304,9 +307,16 @@ def run(
             highlight=False,
         ),
     )
+    if logged is not None and logged.failed:
+        for record_id, reason in list(logged.failed.items())[:20]:
+            # MLflow's reasons hold brackets ("[Errno 111]") that Rich would read as markup.
+            err_console.print(
+                f"not logged to MLflow: {record_id}: {reason}", style="red", markup=False
+            )
     if errors:
         shown = ", ".join(failed[:20]) + (" …" if errors > 20 else "")
         err_console.print(f"{errors} record(s) errored: {shown}", style="red")
+    if errors or (logged is not None and logged.failed):
         raise typer.Exit(1)
 
 

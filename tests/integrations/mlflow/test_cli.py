@@ -114,3 +114,41 @@ def test_run_to_mlflow_logs_verdicts_on_the_traces(
     # The judge's own verdicts are never read back as expert labels.
     again = _import(cli, tracking)
     assert again["records"] == 4
+
+
+@pytest.mark.parametrize("bad", ["nosuchscheme://nowhere", "http://127.0.0.1:9"])
+def test_an_unusable_tracking_uri_is_a_store_error_naming_it(
+    cli: Invoke, tracking: Tracking, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    # Port 9 (discard) has no server; MLflow would otherwise retry for minutes.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    result = cli(
+        "mlflow", "import", "support_reply", "--experiment", "support", "--tracking-uri", bad
+    )
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.stderr
+    assert bad in result.stderr
+
+
+def test_run_to_mlflow_reports_ids_mlflow_refuses(
+    cli: Invoke, tracking: Tracking, tmp_path: Path
+) -> None:
+    tracking.labelled()
+    _import(cli, tracking)
+    new = tracking.trace("Is my refund done?", "Sorry! Ticket #7: refunded today.")
+    cases = tmp_path / "cases.jsonl"
+    rows = [
+        {"id": "not-a-trace", "inputs": {"question": "Where?"}, "outputs": "ok"},
+        # A second annotator's record id names its trace before the separator.
+        {"id": f"{new}@bob@example.com", "inputs": {"question": "Done?"}, "outputs": "ok"},
+    ]
+    cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = cli("run", "support_reply", str(cases), "--to-mlflow", "--json")
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    summary = json.loads(result.stdout)
+    assert summary["logged_to_mlflow"] == 1
+    assert summary["mlflow_failed_ids"] == ["not-a-trace"]
+    assert "not-a-trace" in result.stderr
+    logged = [a for a in tracking.get(new).info.assessments if a.source.source_type == "LLM_JUDGE"]
+    assert len(logged) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any, Literal
@@ -9,7 +11,7 @@ from typing import Any, Literal
 import pytest
 
 from memalign import FloatScore, Labels, Pairwise, Scale, open_store
-from memalign.errors import LabelError, SpecError
+from memalign.errors import InputError, LabelError, NotFoundError, SpecError, StoreError
 
 from .conftest import CASES, Tracking
 
@@ -85,10 +87,95 @@ def test_several_annotators_are_several_records(tracking: Tracking, make_mlflow_
     optimizer = MemalignOptimizer(tracking.root / "memory.db", model="fake")
     judge = make_mlflow_judge().align([tracking.get(trace_id)], optimizer=optimizer)
     records = judge.memalign.store.get_records(judge.memalign.judge_id)
+    # ann labelled the trace first, so ann's record keeps the bare trace id.
     assert {(r.id, r.label, r.feedback) for r in records} == {
-        (f"{trace_id}@ann", "yes", "Actually fine."),
+        (trace_id, "yes", "Actually fine."),
         (f"{trace_id}@bob", "yes", "Short is fine."),
     }
+
+
+def test_a_second_annotator_leaves_the_first_ones_record_alone(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    trace_id = tracking.trace("Refund?", "No.")
+    tracking.label(trace_id, False, "Too curt.", annotator="alice@example.com")
+    judge = make_mlflow_judge().align(
+        [tracking.get(trace_id)],
+        optimizer=MemalignOptimizer(tracking.root / "memory.db", model="fake"),
+    )
+    core = judge.memalign
+    before = {r.id: r for r in core.store.get_records(core.judge_id)}
+    assert list(before) == [trace_id]
+    tracking.label(trace_id, True, "Short is fine.", annotator="bob@example.com")
+    again = judge.align([tracking.get(trace_id)])
+    assert isinstance(again, MemalignJudge)
+    report = again.last_report
+    assert report is not None and report.records_added == 1 and report.records_unchanged == 1
+    assert report.records_replaced == []
+    # Nothing was forgotten: Alice's record (and what rests on it) stays as it was.
+    assert again.last_forget is None
+    after = {r.id: r for r in core.store.get_records(core.judge_id)}
+    assert set(after) == {trace_id, f"{trace_id}@bob@example.com"}
+    assert after[trace_id] == before[trace_id]
+    # Alice changing her mind keeps her the bare id; Bob's record is untouched.
+    tracking.label(trace_id, True, "Fine after all.", annotator="alice@example.com")
+    third = again.align([tracking.get(trace_id)])
+    assert third.last_report is not None and third.last_report.records_replaced == [trace_id]
+    # Verdicts on Bob's record go to the trace: the separator's first occurrence ends the id.
+    from memalign.integrations.mlflow.traces import trace_of
+
+    assert trace_of(f"{trace_id}@bob@example.com") == trace_id
+
+
+def test_a_trace_id_holding_the_separator_is_refused() -> None:
+    from memalign.integrations.mlflow.traces import record_id
+
+    with pytest.raises(InputError, match="@"):
+        record_id("tr-1@x", "alice", True)
+
+
+def test_feedback_without_a_value_is_a_record_without_a_label(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    trace_id = tracking.trace("Refund?", "No.")
+    # Nothing said: skipped, and it does not claim the bare trace id by coming first.
+    tracking.label(trace_id, None, None, annotator="anne")
+    tracking.label(trace_id, None, "Too curt.", annotator="bob")
+    tracking.label(trace_id, True, "Fine.", annotator="carol")
+    judge = make_mlflow_judge().align(
+        [tracking.get(trace_id)],
+        optimizer=MemalignOptimizer(tracking.root / "memory.db", model="fake"),
+    )
+    records = judge.memalign.store.get_records(judge.memalign.judge_id)
+    assert {(r.id, r.label, r.feedback) for r in records} == {
+        (trace_id, None, "Too curt."),
+        (f"{trace_id}@carol", "yes", "Fine."),
+    }
+
+
+def test_only_human_expectations_are_learned_as_they_are_scored(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    from mlflow.entities import AssessmentSource, AssessmentSourceType
+
+    trace_id = tracking.trace("Refund?", "No.")
+    tracking.label(trace_id, False, "Too curt.")
+    for name, source in (
+        ("policy", AssessmentSourceType.HUMAN),
+        ("guess", AssessmentSourceType.LLM_JUDGE),
+    ):
+        mlflow.log_expectation(
+            trace_id=trace_id,
+            name=name,
+            value=f"{name} value",
+            source=AssessmentSource(source_type=source, source_id="x"),
+        )
+    judge = make_mlflow_judge().align(
+        [tracking.get(trace_id)],
+        optimizer=MemalignOptimizer(tracking.root / "memory.db", model="fake"),
+    )
+    record = judge.memalign.store.get_records(judge.memalign.judge_id)[0]
+    assert record.expectations == {"policy": "policy value"}
 
 
 def test_unalign_forgets_with_the_full_cascade(tracking: Tracking, make_mlflow_judge: Any) -> None:
@@ -122,6 +209,9 @@ def test_deleted_assessments_are_forgotten_on_realign(
 def test_value_types_map_onto_memalign_outputs() -> None:
     assert value_map(bool).output == Labels(("yes", "no"))
     assert value_map(bool).to_mlflow("yes") is True
+    capitalised = value_map(bool, Labels(("Yes", "No")))
+    assert capitalised.kind == "bool"
+    assert capitalised.to_mlflow("Yes") is True and capitalised.to_mlflow("No") is False
     assert value_map(bool | None).kind == "bool"
     assert value_map(Literal["Pass", "Fail"]).output == Labels(("Pass", "Fail"))
     # Case is kept (MLflow's own optimizer lowercases labels).
@@ -169,31 +259,43 @@ def test_trace_judges_and_free_text_are_refused(tracking: Tracking, make_mlflow_
 def test_traces_without_expert_feedback_are_refused(
     tracking: Tracking, make_mlflow_judge: Any
 ) -> None:
-    from memalign.errors import InputError
-
     trace_id = tracking.trace("q", "a")
     tracking.label(trace_id, True, name="another_judge")
     optimizer = MemalignOptimizer(tracking.root / "memory.db", model="fake")
     with pytest.raises(InputError, match="HUMAN"):
         make_mlflow_judge().align([tracking.get(trace_id)], optimizer=optimizer)
-    # Nothing was learned.
+    # Nothing was learned, and no empty judge (or store) was left behind.
+    assert not (tracking.root / "memory.db").exists()
+    open_store(tracking.root / "memory.db").close()
+    with pytest.raises(InputError, match="HUMAN"):
+        make_mlflow_judge().align([tracking.get(trace_id)], optimizer=optimizer)
     store = open_store(tracking.root / "memory.db")
-    assert store.get_records(store.get_judge("support_reply").judge_id) == []
+    with pytest.raises(NotFoundError):
+        store.get_judge("support_reply")
+    store.close()
 
 
 def test_memory_text_lives_in_the_memalign_store_not_mlflow(
-    tracking: Tracking, make_mlflow_judge: Any
+    tracking: Tracking, make_mlflow_judge: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    judge, _ = _align(tracking, make_mlflow_judge)
-    dump = judge.model_dump()
-    assert "Quote the ticket number" not in str(dump)
-    assert "memory.db" in dump["call_source"]
-    again = MemalignJudge.from_scorer(judge)
-    assert again is judge
+    # MLflow's rule for any custom scorer code outside Databricks (see scorer.py).
+    monkeypatch.setenv("MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS", "true")
+    aligned, _ = _align(tracking, make_mlflow_judge)
+    judge = MemalignJudge(aligned.binding, name=aligned.name, timeout=42)
+    judge.register(experiment_id=tracking.experiment_id)
     path = Path(tracking.uri.removeprefix("sqlite:///"))
     with sqlite3.connect(path) as db:
-        tables = {row[0] for row in db.execute("select name from sqlite_master")}
-    assert "assessments" in tables
+        rows = [row[0] for row in db.execute("select serialized_scorer from scorer_versions")]
+    assert len(rows) == 1
+    from memalign.integrations.mlflow.scorer import _read_source
+
+    assert _read_source(json.loads(rows[0])["call_source"]) == ("support_reply", judge.binding)
+    assert "Quote the ticket number" not in rows[0]
+    from mlflow.genai.scorers import get_scorer
+
+    reloaded = get_scorer(name="support_reply", experiment_id=tracking.experiment_id)
+    assert reloaded.timeout == 42 and not reloaded.is_session_level_scorer
+    assert MemalignJudge.from_scorer(reloaded).binding == judge.binding
 
 
 def test_a_judge_aligned_by_mlflows_memalign_keeps_only_its_criterion(
@@ -213,3 +315,63 @@ def test_a_judge_aligned_by_mlflows_memalign_keeps_only_its_criterion(
     ours = theirs.align([tracking.get(i) for i in ids], optimizer=optimizer)
     assert isinstance(ours, MemalignJudge)
     assert ours.memalign.spec.instructions == base.instructions
+
+
+@pytest.mark.parametrize("store", [":memory:", "sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_store_is_refused_up_front(store: str) -> None:
+    with pytest.raises(InputError, match="give a file path"):
+        MemalignOptimizer(store, model="fake")
+
+
+def _reopen(judge: MemalignJudge) -> MemalignJudge:
+    """The judge as another process sees it: nothing opened yet."""
+    from memalign.integrations.mlflow import binding
+
+    for core in binding._OPENED.values():
+        core.store.close()
+    binding._OPENED.clear()
+    return MemalignJudge(judge.binding, name="support_reply_mlflow")
+
+
+def test_a_moved_store_is_named_with_both_judges(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    judge, _ = _align(tracking, make_mlflow_judge)
+    moved = _reopen(judge)
+    shutil.move(tracking.root / "memory.db", tracking.root / "elsewhere.db")
+    with pytest.raises(StoreError, match="moved or deleted") as raised:
+        moved(inputs={"question": "q"}, outputs="a")
+    message = str(raised.value)
+    assert "support_reply_mlflow" in message and "'support_reply'" in message
+    assert raised.value.location == judge.binding.store
+    assert "--store" not in message
+
+
+def test_a_deleted_judge_is_named_with_both_judges(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    judge, _ = _align(tracking, make_mlflow_judge)
+    gone = _reopen(judge)
+    store = open_store(tracking.root / "memory.db")
+    store.delete_judge("support_reply")
+    store.close()
+    with pytest.raises(StoreError, match="moved or deleted"):
+        gone(inputs={"question": "q"}, outputs="a")
+
+
+def test_an_aligned_judge_refuses_an_optimizer_with_other_memory(
+    tracking: Tracking, make_mlflow_judge: Any
+) -> None:
+    judge, ids = _align(tracking, make_mlflow_judge)
+    traces = [tracking.get(ids[0])]
+    for other in (
+        MemalignOptimizer(tracking.root / "other.db", model="fake"),
+        MemalignOptimizer(tracking.root / "memory.db", model="local"),
+        MemalignOptimizer(tracking.root / "memory.db", model="fake", embedder="other"),
+    ):
+        with pytest.raises(SpecError, match="already aligned"):
+            judge.align(traces, optimizer=other)
+    assert not (tracking.root / "other.db").exists()
+    # The same memory, named again or left out, continues.
+    same = MemalignOptimizer(tracking.root / "memory.db", model="fake")
+    assert judge.align(traces, optimizer=same).last_report is not None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memalign.config import Settings
+from memalign.errors import InputError, NotFoundError, StoreError
 from memalign.integrations.mlflow.values import ValueMap, value_map_from_dict
 from memalign.judge import Judge
 from memalign.models import build_models, default_embedder
@@ -27,10 +28,15 @@ def store_location(store: str | Path | None) -> str:
         if store is None:
             return str(default_store_path())
     text = str(store)
+    path = text[len("sqlite:///") :] if text.startswith("sqlite:///") else text
+    if text in (":memory:", "sqlite://") or path in ("", ":memory:"):
+        # A registered or reloaded judge (and every scorer call in evaluate) opens its store
+        # again by this location, and a new in-memory database holds no judge.
+        raise InputError(
+            "an MLflow judge finds its memory again by location: give a file path", field="store"
+        )
     if text.startswith("sqlite:///"):
-        return "sqlite:///" + str(Path(text[len("sqlite:///") :]).resolve())
-    if text.startswith("sqlite://") or text == ":memory:":
-        return text
+        return "sqlite:///" + str(Path(path).resolve())
     return str(Path(text).expanduser().resolve())
 
 
@@ -90,10 +96,29 @@ class Binding:
     def model_name(self, spec_model: str | None) -> str:
         return self.model or spec_model or Settings.load().model
 
-    def open(self) -> Judge:
-        store = open_store(self.store, create=False)
-        row = store.get_judge(self.judge, tenant=self.tenant)
-        return Judge(store, row, **self.models(row.spec.model, row.spec.embedder))
+    def open(self, mlflow_name: str | None = None) -> Judge:
+        """The memalign judge; ``mlflow_name`` (the MLflow judge's) only names it in errors."""
+        try:
+            store = open_store(self.store, create=False)
+        except StoreError:
+            raise self._missing(mlflow_name) from None
+        try:
+            row = store.get_judge(self.judge, tenant=self.tenant)
+            return Judge(store, row, **self.models(row.spec.model, row.spec.embedder))
+        except NotFoundError:
+            store.close()
+            raise self._missing(mlflow_name) from None
+        except BaseException:
+            store.close()
+            raise
+
+    def _missing(self, mlflow_name: str | None) -> StoreError:
+        who = f"MLflow judge {mlflow_name!r}" if mlflow_name else "this MLflow judge"
+        return StoreError(
+            f"{who} keeps its memory in memalign judge {self.judge!r} here, which is not "
+            "there: was it moved or deleted?",
+            location=self.store,
+        )
 
 
 # Judges opened per binding and process: MLflow calls a reloaded scorer once per row, and
@@ -102,10 +127,10 @@ _OPENED: dict[str, Judge] = {}
 _LOCK = threading.Lock()
 
 
-def opened(binding: Binding) -> Judge:
+def opened(binding: Binding, mlflow_name: str | None = None) -> Judge:
     key = binding.to_json()
     with _LOCK:
         judge = _OPENED.get(key)
         if judge is None:
-            judge = _OPENED[key] = binding.open()
+            judge = _OPENED[key] = binding.open(mlflow_name)
         return judge

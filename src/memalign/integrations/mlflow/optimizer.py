@@ -16,7 +16,7 @@ from mlflow.entities import Trace
 from mlflow.genai.judges.base import AlignmentOptimizer, Judge
 
 from memalign.config import Settings
-from memalign.errors import InputError, NotFoundError, SpecError
+from memalign.errors import InputError, NotFoundError, SpecError, StoreError
 from memalign.integrations.mlflow.binding import Binding, opened, store_location
 from memalign.integrations.mlflow.scorer import MemalignJudge
 from memalign.integrations.mlflow.traces import records_from_traces, retracted
@@ -34,8 +34,9 @@ class MemalignOptimizer(AlignmentOptimizer):
     """Align an MLflow judge with memalign.
 
     Args:
-        store: the memalign store (a path or ``sqlite:///`` URL; default: settings, then the
-            per-user store). The aligned judge finds its memory again here by name.
+        store: the memalign store (a path or ``sqlite:///`` URL, not in-memory; default:
+            settings, then the per-user store). The aligned judge finds its memory again here by
+            name.
         model: the judge and reflection model (``fake``, ``local``, ``openai/<m>``,
             ``http://host:port/v1#<m>``…; default: the judge's own, then settings).
         embedder: the embedder of a new judge (default follows the model: ``hash`` for ``fake``,
@@ -62,6 +63,8 @@ class MemalignOptimizer(AlignmentOptimizer):
         detect_disagreements: bool | None = None,
     ) -> None:
         self.store = store_location(store)
+        # Only a store the caller named can conflict with an aligned judge's own.
+        self._store_given = store is not None
         self.model = model
         self.embedder = embedder
         self.reflection_model = reflection_model
@@ -95,18 +98,23 @@ class MemalignOptimizer(AlignmentOptimizer):
             raise InputError("no traces given to align on")
         if isinstance(judge, MemalignJudge):
             binding = judge.binding
-            core = opened(binding)
+            self._check_same_memory(binding)
+            core = opened(binding, judge.name)
+            records, _ = records_from_traces(traces, judge.name, binding.values)
         else:
-            binding, core = self._bind(judge)
-        records, _ = records_from_traces(traces, judge.name, binding.values)
+            criterion = _criterion(judge)
+            values = value_map(criterion.feedback_value_type, self.output)
+            spec = self._spec(criterion, values)
+            records, _ = records_from_traces(traces, judge.name, values)
+            # A refused alignment must leave no empty judge behind in the store.
+            if not records and not self._exists(spec.name):
+                raise self._nothing_to_learn(judge, traces)
+            binding, core = self._bind(spec, values, judge.name)
         # A trace whose expert assessments were all deleted (or whose annotators changed) has
         # stored records that it no longer gives: the experts took them back, so forget them.
         stale = retracted(core.store.record_hashes(core.judge_id), traces, records)
         if not records and not stale:
-            raise InputError(
-                f"none of the {len(traces)} traces has a HUMAN feedback assessment named "
-                f"{judge.name!r}"
-            )
+            raise self._nothing_to_learn(judge, traces)
         self.last_forget = core.forget(stale) if stale else None
         self.last_report = (
             core.align(records, detect_disagreements=self.detect_disagreements) if records else None
@@ -116,20 +124,55 @@ class MemalignOptimizer(AlignmentOptimizer):
             name=judge.name,
             description=judge.description,
             aggregations=judge.aggregations,
+            timeout=judge.timeout,
         )
         aligned._last_report = self.last_report
         return aligned
 
     # -- binding an MLflow judge to a memalign judge -------------------------------------------
 
-    def _bind(self, judge: Judge) -> tuple[Binding, MemalignCore]:
-        # A judge MLflow's own optimizer aligned carries its guidelines in its instructions:
-        # start from the criterion it wraps, so switching optimizers keeps the criterion only.
-        inner = getattr(judge, "_base_judge", None)
-        if isinstance(inner, Judge):
-            judge = inner
-        values = value_map(judge.feedback_value_type, self.output)
-        spec = self._spec(judge, values)
+    @staticmethod
+    def _nothing_to_learn(judge: Judge, traces: list[Trace]) -> InputError:
+        return InputError(
+            f"none of the {len(traces)} traces has a HUMAN feedback assessment named {judge.name!r}"
+        )
+
+    def _check_same_memory(self, binding: Binding) -> None:
+        """An aligned judge keeps aligning its own memory with its own models: an optimizer
+        naming others would otherwise be silently ignored."""
+        differ = [
+            f"{what} {mine!r} (the judge's: {theirs!r})"
+            for what, mine, theirs in (
+                ("store", self.store if self._store_given else None, binding.store),
+                ("model", self.model, binding.model),
+                ("embedder", self.embedder, binding.embedder),
+                ("reflection_model", self.reflection_model, binding.reflection_model),
+            )
+            if mine is not None and mine != theirs
+        ]
+        if differ:
+            raise SpecError(
+                f"judge {binding.judge!r} is already aligned with memalign; this optimizer "
+                f"names another {', '.join(differ)}: call judge.align(traces) without an "
+                "optimizer to continue, or align the original MLflow judge into another store"
+            )
+
+    def _exists(self, name: str) -> bool:
+        try:
+            store = open_store(self.store, create=False)
+        except StoreError:
+            return False
+        try:
+            store.get_judge(name, tenant=self.tenant)
+        except NotFoundError:
+            return False
+        finally:
+            store.close()
+        return True
+
+    def _bind(
+        self, spec: JudgeSpec, values: ValueMap, mlflow_name: str
+    ) -> tuple[Binding, MemalignCore]:
         binding = Binding(
             store=self.store,
             judge=spec.name,
@@ -155,7 +198,7 @@ class MemalignOptimizer(AlignmentOptimizer):
                     )
         finally:
             store.close()
-        return binding, opened(binding)
+        return binding, opened(binding, mlflow_name)
 
     def _spec(self, judge: Judge, values: ValueMap) -> JudgeSpec:
         instructions = judge.instructions
@@ -181,3 +224,10 @@ class MemalignOptimizer(AlignmentOptimizer):
             reflection_model=self.reflection_model,
             embedder=embedder,
         )
+
+
+def _criterion(judge: Judge) -> Judge:
+    # A judge MLflow's own optimizer aligned carries its guidelines in its instructions: start
+    # from the criterion it wraps, so switching optimizers keeps the criterion only.
+    inner = getattr(judge, "_base_judge", None)
+    return inner if isinstance(inner, Judge) else judge

@@ -63,9 +63,13 @@ class MemalignJudge(Judge):
         name: str | None = None,
         description: str | None = None,
         aggregations: list[Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
-            name=name or binding.judge, description=description, aggregations=aggregations
+            name=name or binding.judge,
+            description=description,
+            aggregations=aggregations,
+            timeout=timeout,
         )
         self._binding = binding
 
@@ -78,7 +82,7 @@ class MemalignJudge(Judge):
     @property
     def memalign(self) -> MemalignCore:
         """The memalign judge (opened once per process and binding)."""
-        return opened(self._binding)
+        return opened(self._binding, self.name)
 
     @property
     def instructions(self) -> str:
@@ -145,8 +149,9 @@ class MemalignJudge(Judge):
         """Forget every record these traces gave, with memalign's cascade: their examples go,
         guidelines resting only on them go, and guidelines that also rest on other records are
         distilled again from those (MLflow's MemAlign keeps such a guideline as it was, text of
-        the removed feedback included). The judge is returned for chaining, as MLflow does;
-        :attr:`last_forget` holds the report."""
+        the removed feedback included). Unlike MLflow's, which returns a new judge, this forgets
+        in the shared store and returns ``self``: every judge object over that memory forgets
+        too. :attr:`last_forget` holds the report."""
         judge = self.memalign
         stored = judge.store.record_hashes(judge.judge_id)
         ids = stored_ids_of(stored, [t.info.trace_id for t in traces])
@@ -178,6 +183,9 @@ class MemalignJudge(Judge):
             name=self.name,
             description=self.description,
             aggregations=cast(list[str] | None, self.aggregations),
+            is_session_level_scorer=False,
+            # MLflow gives a reloaded scorer the serialized timeout, and 0 (none) when absent.
+            timeout=self.timeout,
             mlflow_version=mlflow.__version__,
             serialization_version=_SERIALIZATION_VERSION,
             call_source=source,
@@ -193,6 +201,7 @@ class MemalignJudge(Judge):
             name=self.name,
             description=self.description,
             aggregations=self.aggregations,
+            timeout=self.timeout,
         )
 
     @classmethod
@@ -201,7 +210,7 @@ class MemalignJudge(Judge):
         if isinstance(scorer, MemalignJudge):
             return scorer
         name, binding = _read_source(str(scorer.model_dump().get("call_source") or ""))
-        return cls(binding, name=name, description=scorer.description)
+        return cls(binding, name=name, description=scorer.description, timeout=scorer.timeout)
 
 
 def _read_source(source: str) -> tuple[str, Binding]:

@@ -7,7 +7,10 @@ is read as their last word, and two experts who disagree stay two records, since
 evidence (MLflow's own optimizer keeps only the majority label of a trace).
 
 Record ids are trace ids, so every verdict, guideline source and deletion names the trace it came
-from. A trace labelled by several annotators gives ``<trace_id>@<annotator>`` per annotator.
+from. On a trace labelled by several annotators, the one who labelled it first keeps the bare
+trace id and every other gets ``<trace_id>@<annotator>``: an id must not change when a second
+expert joins, or re-aligning would forget the first expert's record (and the guidelines resting on
+it) only to learn it again under a new name.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from mlflow.genai.utils.trace_utils import (
     extract_outputs_from_trace,
 )
 
-from memalign.errors import LabelError
+from memalign.errors import InputError, LabelError
 from memalign.integrations.mlflow.values import ValueMap
 from memalign.records import Feedback
 
@@ -34,41 +37,66 @@ def _same_name(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
 
 
-def expert_assessments(trace: Trace, judge_name: str) -> list[Assessment]:
-    """The newest valid HUMAN feedback per annotator on ``trace`` for ``judge_name``."""
+def expert_assessments(trace: Trace, judge_name: str) -> tuple[list[Assessment], str | None]:
+    """The newest valid HUMAN feedback per annotator on ``trace`` for ``judge_name``, and the
+    annotator who labelled the trace first (by creation time, then source id), whose record
+    keeps the bare trace id."""
     newest: dict[str, Assessment] = {}
+    # Each annotator's first assessment, overridden ones included: an expert who edits or
+    # withdraws a label keeps the bare id, so the others' ids never change under them.
+    first: dict[str, int] = {}
     for assessment in trace.info.assessments or []:
         if (
             assessment.feedback is None
             or assessment.source.source_type != AssessmentSourceType.HUMAN
             or not _same_name(assessment.name, judge_name)
-            # An overridden assessment (valid=False) is history, not the expert's view.
-            or assessment.valid is False
-            or assessment.feedback.error is not None
+            # Says nothing, so it neither counts nor claims the bare id.
+            or _is_empty(assessment)
         ):
             continue
         who = assessment.source.source_id or ""
+        created = assessment.create_time_ms or 0
+        first[who] = min(first.get(who, created), created)
+        # An overridden assessment (valid=False) is history, not the expert's view.
+        if assessment.valid is False or assessment.feedback.error is not None:
+            continue
         seen = newest.get(who)
         if seen is None or _time(assessment) >= _time(seen):
             newest[who] = assessment
-    return [newest[who] for who in sorted(newest)]
+    owner = min(first, key=lambda who: (first[who], who)) if first else None
+    return [newest[who] for who in sorted(newest)], owner
+
+
+def _is_empty(assessment: Assessment) -> bool:
+    value = assessment.feedback.value if assessment.feedback is not None else None
+    return value is None and not (assessment.rationale or "").strip()
 
 
 def _time(assessment: Assessment) -> int:
     return assessment.last_update_time_ms or assessment.create_time_ms or 0
 
 
-def record_id(trace_id: str, annotator: str, annotators: int) -> str:
-    return trace_id if annotators == 1 else f"{trace_id}{SEPARATOR}{annotator}"
+def record_id(trace_id: str, annotator: str, first: bool) -> str:
+    """The bare trace id for the trace's first annotator, ``trace@annotator`` for the others."""
+    if SEPARATOR in trace_id:
+        # trace_of() could not find the trace again, so deletions would miss its records.
+        raise InputError(
+            f"trace id {trace_id!r} contains {SEPARATOR!r}, which memalign uses to name the "
+            "annotator in a record id",
+            record_id=trace_id,
+        )
+    return trace_id if first else f"{trace_id}{SEPARATOR}{annotator}"
 
 
 def trace_of(record_id: str) -> str:
-    """The trace a record came from (trace ids never contain the separator)."""
+    """The trace a record came from (trace ids never contain the separator; annotators may)."""
     return record_id.partition(SEPARATOR)[0]
 
 
 def _case(trace: Trace) -> dict[str, Any]:
-    expectations = extract_expectations_from_trace(trace)
+    # HUMAN only, as MLflow's judges (and so MemalignJudge) read them when scoring: training on
+    # expectations a judge never sees when scoring would teach it to rely on them.
+    expectations = extract_expectations_from_trace(trace, source_type=AssessmentSourceType.HUMAN)
     return {
         "inputs": extract_inputs_from_trace(trace),
         "outputs": extract_outputs_from_trace(trace),
@@ -79,7 +107,7 @@ def _case(trace: Trace) -> dict[str, Any]:
 def records_from_trace(trace: Trace, judge_name: str, values: ValueMap) -> list[Feedback]:
     """The feedback records ``trace`` holds for ``judge_name`` (none when no expert labelled it).
     Raises :class:`LabelError` naming the record when an expert's value does not fit."""
-    assessments = expert_assessments(trace, judge_name)
+    assessments, owner = expert_assessments(trace, judge_name)
     if not assessments:
         return []
     case = _case(trace)
@@ -87,12 +115,15 @@ def records_from_trace(trace: Trace, judge_name: str, values: ValueMap) -> list[
     records = []
     for assessment in assessments:
         annotator = assessment.source.source_id or ""
-        rid = record_id(trace_id, annotator, len(assessments))
+        rid = record_id(trace_id, annotator, annotator == owner)
         raw = assessment.feedback.value if assessment.feedback is not None else None
-        try:
-            label = values.to_memalign(raw)
-        except LabelError as exc:
-            raise LabelError(exc.reason, field="value", record_id=rid) from None
+        # A rationale without a value is feedback without a label, which memalign keeps.
+        label = None
+        if raw is not None:
+            try:
+                label = values.to_memalign(raw)
+            except LabelError as exc:
+                raise LabelError(exc.reason, field="value", record_id=rid) from None
         created = assessment.create_time_ms
         records.append(
             Feedback(

@@ -38,7 +38,8 @@ class ValueMap:
         if value is None:
             return None
         if self.kind == "bool":
-            return value == _BINARY[0]
+            # The labels may be spelled "Yes"/"No" (output=Labels(("Yes", "No"))).
+            return str(value).casefold() == _BINARY[0]
         return value
 
     def python_type(self) -> Any:

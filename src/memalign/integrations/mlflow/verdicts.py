@@ -8,9 +8,12 @@ naming them, so a reader of the MLflow UI sees which guidelines and examples the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.exceptions import MlflowException
 
+from memalign.integrations.mlflow.traces import trace_of
 from memalign.integrations.mlflow.values import ValueMap
 from memalign.records import Verdict
 
@@ -78,16 +81,30 @@ def to_feedback(name: str, verdict: Verdict, values: ValueMap, model: str) -> Fe
     )
 
 
+@dataclass
+class VerdictsLogged:
+    logged: int = 0
+    # Record ids whose verdict MLflow refused (no such trace, server unreachable…), each with
+    # MLflow's reason.
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 def log_verdicts(
     name: str, verdicts: Iterable[tuple[str, Verdict]], values: ValueMap, model: str
-) -> int:
-    """Log each ``(trace_id, verdict)`` on its trace as an LLM-judge assessment; how many."""
+) -> VerdictsLogged:
+    """Log each ``(record_id, verdict)`` on the trace the record came from as an LLM-judge
+    assessment. A verdict MLflow refuses is named in the result, not raised: the others are
+    logged all the same, and the caller reports what failed."""
     import mlflow
 
-    logged = 0
-    for trace_id, verdict in verdicts:
-        mlflow.log_assessment(
-            trace_id=trace_id, assessment=to_feedback(name, verdict, values, model)
-        )
-        logged += 1
-    return logged
+    result = VerdictsLogged()
+    for record_id, verdict in verdicts:
+        try:
+            mlflow.log_assessment(
+                trace_id=trace_of(record_id), assessment=to_feedback(name, verdict, values, model)
+            )
+        except MlflowException as exc:
+            result.failed[record_id] = exc.message
+        else:
+            result.logged += 1
+    return result
