@@ -64,10 +64,11 @@ def import_(
 ) -> None:
     """Align a judge on the HUMAN feedback assessments named like it on an experiment's traces.
 
-    Record ids are trace ids (`<trace id>@<annotator>` when several experts labelled a trace);
-    each annotator's newest assessment counts. Importing again is incremental: unchanged records
-    cost nothing, edited assessments replace their records, and traces whose assessments were
-    deleted are forgotten with everything derived from them."""
+    Record ids are trace ids; on a trace several experts labelled, the first keeps the trace id
+    and the others get `<trace id>@<annotator>`. Each annotator's newest assessment counts.
+    Importing again is incremental: unchanged records cost nothing, edited assessments replace
+    their records, and traces whose assessments were deleted are forgotten with everything
+    derived from them."""
     from memalign.integrations.mlflow import import_experiment, use_tracking_uri
 
     judge = open_judge(store_for(store), name, model)
