@@ -52,6 +52,17 @@ SYSTEMS = ("mlflow", "memalign", "memalign-nodetect")
 # -- one endpoint for every call --------------------------------------------------------------
 
 
+def _llama_compatible(body: dict[str, Any]) -> dict[str, Any]:
+    """MLflow asks for ``response_format: json_schema`` (OpenAI's structured outputs), which
+    llama-cpp-python's server refuses; it takes the same schema as ``json_object`` + ``schema``
+    and constrains decoding to it alike. Nothing else in the request is changed."""
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        return {**body, "response_format": {"type": "json_object", "schema": schema}}
+    return body
+
+
 @dataclass
 class Count:
     calls: int = 0
@@ -168,7 +179,9 @@ class Endpoint:
             base, _, model = self.upstream.partition("#")
             request = urllib.request.Request(
                 base.rstrip("/") + "/chat/completions",
-                data=json.dumps({**body, "model": model or body.get("model")}).encode(),
+                data=json.dumps(
+                    {**_llama_compatible(body), "model": model or body.get("model")}
+                ).encode(),
                 headers={"Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=600) as response:
