@@ -1,6 +1,6 @@
 """Signals memory gives a verdict without a model call, for measurement (issue 22): the
-product's checks (memalign.checks) as a vote, and linear models over stored example embeddings
-(the candidates for the fitted decision)."""
+product's checks (memalign.checks) as a vote, and the product's linear models over stored
+example embeddings (memalign.judging.embedding_model), re-exported for the scripts."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import numpy as np
 import numpy.typing as npt
 
 from memalign.checks import lower_bound, match
+from memalign.judging.embedding_model import fit_logistic, fit_ridge
 from memalign.records import Case, Check
 
 Array = npt.NDArray[np.float64]
+__all__ = ["check_vote", "check_weight", "fit_logistic", "fit_ridge", "with_bias"]
 
 
 def check_weight(check: Check) -> float:
@@ -33,26 +35,3 @@ def check_vote(checks: Sequence[Check], case: Case, first: str) -> float | None:
 
 def with_bias(x: Array) -> Array:
     return np.hstack([x, np.ones((x.shape[0], 1))])
-
-
-def fit_logistic(x: Array, y: Array, l2: float = 1.0) -> Array:
-    """L2-regularised logistic regression by Newton steps; the last column of ``x`` is the
-    constant (left unpenalised)."""
-    w: Array = np.zeros(x.shape[1])
-    penalty = l2 * np.eye(x.shape[1])
-    penalty[-1, -1] = 0.0
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (p - y) + penalty @ w
-        hessian = (x.T * (p * (1 - p))) @ x + penalty + 1e-9 * np.eye(x.shape[1])
-        step = np.linalg.solve(hessian, gradient)
-        w = w - step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return w
-
-
-def fit_ridge(x: Array, y: Array, l2: float = 1.0) -> Array:
-    penalty = l2 * np.eye(x.shape[1])
-    penalty[-1, -1] = 0.0
-    return np.asarray(np.linalg.solve(x.T @ x + penalty, x.T @ y), dtype=np.float64)

@@ -84,7 +84,6 @@ def plan_removal(
             }
         )
         plan.rewrite.append((rewritten, embedder.embed([candidate.text], meter)[0]))
-    _recount_checks(store, judge_id, spec, gone, plan)
     return plan
 
 
@@ -92,7 +91,7 @@ def _recount_checks(
     store: MemoryStore, judge_id: int, spec: JudgeSpec, gone: set[str], plan: RemovalPlan
 ) -> None:
     """Every check's figures without the forgotten records (their labels counted in them)."""
-    if not uses_checks(spec):
+    if not gone or not uses_checks(spec):
         return
     rewritten = {g.id: (g, v) for g, v in plan.rewrite}
     current = [
@@ -161,6 +160,8 @@ def forget(
             meter=meter,
             dry_run=dry_run,
         )
+        # align recounts every check over the batch it adds; forget recounts them here.
+        _recount_checks(engine.store, row.judge_id, row.spec, set(targets), plan)
         version = row.version
         if targets and not dry_run:
             version = engine.store.commit(

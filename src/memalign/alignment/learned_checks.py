@@ -58,9 +58,10 @@ def mined(
     known = [g.check for g, _ in guidelines if g.check is not None]
     notes = [r.feedback for r in batch if r.feedback]
     found = mine_checks(notes, labelled, spec.memory.check_min_bound, known=known)
+    named = {r.id: candidate_terms(r.feedback) for r in batch if r.feedback}
     items: list[Item] = []
     for check in found:
-        sources = [r.id for r in batch if r.feedback and check.term in candidate_terms(r.feedback)]
+        sources = [rid for rid, terms in named.items() if check.term in terms]
         guideline = Guideline(
             id=new_guideline_id(), text=explain(check), sources=sources, origin="check", check=check
         )

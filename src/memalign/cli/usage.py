@@ -46,7 +46,7 @@ class OneLineUsageErrors(typer.core.TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 where = f"{ctx.command_path}: " if ctx is not None else ""
                 message = f"{where}{exc.format_message()} (see --help)"
-                fail(_UsageError(message), code, "--json" in argv)
+                fail(UsageError(message), code, "--json" in argv)
         else:
             # Without standalone mode an explicit typer.Exit comes back as its exit code.
             code = result if isinstance(result, int) else 0
@@ -55,8 +55,5 @@ class OneLineUsageErrors(typer.core.TyperGroup):
         sys.exit(code)
 
 
-class _UsageError(Exception):
-    """The command line itself was wrong (reported as type ``UsageError``)."""
-
-
-_UsageError.__name__ = "UsageError"
+class UsageError(Exception):
+    """The command line itself was wrong (its class name is the error's ``type`` in JSON)."""

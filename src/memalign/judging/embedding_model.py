@@ -69,8 +69,8 @@ def fit_embedding_model(
     labels = [examples[i].label for i in rows]
     if isinstance(output, Scale):
         y = np.array([float(str(v)) for v in labels])
-        l2 = _choose_l2(x, y, _ridge, _squared)
-        return EmbeddingModel(output, (), _ridge(x, y, l2), len(rows))
+        l2 = _choose_l2(x, y, fit_ridge, _squared)
+        return EmbeddingModel(output, (), fit_ridge(x, y, l2), len(rows))
     if not isinstance(output, Labels):
         return None
     spelled = {label.lower(): label for label in output.labels}
@@ -81,12 +81,14 @@ def fit_embedding_model(
         y = np.array([1.0 if n == cls else 0.0 for n in names])
         if y.min() == y.max():
             return None  # one class only: nothing to separate
-        l2 = _choose_l2(x, y, _logistic, _log_loss)
-        columns.append(_logistic(x, y, l2))
+        l2 = _choose_l2(x, y, fit_logistic, _log_loss)
+        columns.append(fit_logistic(x, y, l2))
     return EmbeddingModel(output, tuple(classes), np.stack(columns, axis=1), len(rows))
 
 
-def _logistic(x: Array, y: Array, l2: float) -> Array:
+def fit_logistic(x: Array, y: Array, l2: float = 1.0) -> Array:
+    """L2-regularised logistic regression by Newton steps; the last column of ``x`` is the
+    constant (left unpenalised)."""
     w: Array = np.zeros(x.shape[1])
     penalty = l2 * np.eye(x.shape[1])
     penalty[-1, -1] = 0.0  # the intercept is not shrunk
@@ -101,7 +103,7 @@ def _logistic(x: Array, y: Array, l2: float) -> Array:
     return w
 
 
-def _ridge(x: Array, y: Array, l2: float) -> Array:
+def fit_ridge(x: Array, y: Array, l2: float = 1.0) -> Array:
     penalty = l2 * np.eye(x.shape[1])
     penalty[-1, -1] = 0.0
     return np.asarray(np.linalg.solve(x.T @ x + penalty, x.T @ y), dtype=np.float64)

@@ -13,13 +13,14 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from memalign.errors import StoreError
 from memalign.records import Case, Feedback, Value, Verdict, canonical_json, utcnow
+from memalign.stores.sqlite import immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -93,17 +94,8 @@ class ReviewQueue:
             raise StoreError(f"cannot open the review queue: {exc}", location=location) from None
         self._lock = threading.RLock()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     # -- cases ----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from memalign.stores.locking import WriterLock
 from memalign.stores.sqlite.examples import ExampleReads, vector_from_blob
 from memalign.stores.sqlite.failures import store_failures
 from memalign.stores.sqlite.migrations import MIGRATIONS
+from memalign.stores.sqlite.transaction import immediate
 
 
 def _now() -> str:
@@ -150,15 +151,8 @@ class SQLiteStore(ExampleReads):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._refuse_if_read_only()
-        with self._lock, store_failures(self.location):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+        with store_failures(self.location), immediate(self._db, self._lock) as db:
+            yield db
 
     def writer(self) -> AbstractContextManager[None]:
         """Held from an operation's first read of memory to its commit (see ``locking``)."""
