@@ -32,6 +32,7 @@ from memalign.records import (
     Feedback,
     ForgetReport,
     Guideline,
+    Predicate,
     Usage,
     Verdict,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "NotFoundError",
     "Pairwise",
     "ParseError",
+    "Predicate",
     "ProviderError",
     "Scale",
     "SpecError",

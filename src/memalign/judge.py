@@ -199,6 +199,10 @@ class Judge:
     def edit_guideline(self, guideline_id: str, text: str) -> Guideline:
         return curate.edit_guideline(self.engine, guideline_id, text)
 
+    def set_check(self, guideline_id: str, check: Check | None) -> Guideline:
+        """Give a guideline a check (validated first), replace it, or remove it (``None``)."""
+        return curate.set_check(self.engine, guideline_id, check)
+
     def pin_guideline(self, guideline_id: str, pinned: bool = True) -> Guideline:
         return curate.set_pinned(self.engine, guideline_id, pinned)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from memalign.patterns import compile_pattern
 
 Value = str | int | float
 
@@ -83,30 +85,62 @@ GuidelineOrigin = Literal["distilled", "manual", "check"]
 CheckField = Literal["outputs", "inputs", "expectations"]
 
 
-class Check(BaseModel):
-    """A declarative test a guideline may carry: a literal term looked up (case-insensitively)
-    in one field of the case, implying ``label`` when present (or, with ``present=False``, when
-    absent). Not code and not a pattern: matching is a substring search, linear in the text,
-    so judged text cannot make it slow. ``fires``/``hits`` are its validation on the judge's
-    labelled records: how many it fires on, and how many of those carry ``label``; ``active``
-    says whether that evidence holds (see ``memalign.checks``)."""
+CheckPart = Literal["all", "first_line", "last_line"]
+
+
+class Predicate(BaseModel):
+    """Where a check looks and what it looks for: ``term`` in one ``field`` of the case (or in
+    one named entry of it, ``key``: an input such as ``audience_region``), in the whole text or
+    in its first or last non-blank line (``part``: a subject line, a footer). The term is a
+    literal, matched case-insensitively, or with ``pattern`` an RE2 pattern: both run in time
+    linear in the text, so judged text cannot make a check slow. ``present=False`` asks for
+    the term's absence."""
 
     model_config = ConfigDict(frozen=True)
 
     term: str = Field(min_length=1, max_length=200)
-    label: str = Field(min_length=1)
     present: bool = True
     field: CheckField = "outputs"
-    fires: int = Field(default=0, ge=0)
-    hits: int = Field(default=0, ge=0)
-    active: bool = False
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+    part: CheckPart = "all"
+    pattern: bool = False
 
     @field_validator("term")
     @classmethod
-    def _lowercase(cls, term: str) -> str:
+    def _blank(cls, term: str) -> str:
         if not term.strip():
             raise ValueError("a check's term must not be blank")
-        return term.lower()
+        return term
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lowercase_literal(cls, data: Any) -> Any:
+        # Literal terms are stored lowercased (matching is case-insensitive anyway); a
+        # pattern keeps its case: `\S` and `\s` differ.
+        if isinstance(data, dict) and not data.get("pattern") and isinstance(data.get("term"), str):
+            return {**data, "term": data["term"].lower()}
+        return data
+
+    @model_validator(mode="after")
+    def _compiles(self) -> Self:
+        if self.pattern:
+            compile_pattern(self.term)  # ValueError naming what RE2 refused
+        return self
+
+
+class Check(Predicate):
+    """A declarative test a guideline may carry: when its predicate holds on a case (and the
+    optional condition ``when`` holds too), it implies ``label``. Not code: judged text cannot
+    trigger anything a check does until the expert-labelled records bear it out.
+    ``fires``/``hits`` are its validation on the judge's labelled records: how many it fires on,
+    and how many of those carry ``label``; ``active`` says whether that evidence holds (see
+    ``memalign.checks``)."""
+
+    label: str = Field(min_length=1)
+    when: Predicate | None = None
+    fires: int = Field(default=0, ge=0)
+    hits: int = Field(default=0, ge=0)
+    active: bool = False
 
 
 class CheckHit(BaseModel):

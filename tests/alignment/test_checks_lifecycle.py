@@ -7,7 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from memalign import Feedback, Judge, JudgeSpec, MemoryConfig, Pairwise, open_store
+import pytest
+
+from memalign import (
+    Check,
+    Feedback,
+    InputError,
+    Judge,
+    JudgeSpec,
+    MemoryConfig,
+    NotFoundError,
+    Pairwise,
+    open_store,
+)
 from memalign.io.transfer import import_judge
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
@@ -127,3 +139,24 @@ def test_no_checks_for_pairwise_judges(make_judge: Callable[..., Judge]) -> None
     ]
     report = judge.align(records)
     assert report.checks_added == [] and all(g.check is None for g in judge.guidelines())
+
+
+def test_a_check_set_by_hand_is_validated_and_a_mined_one_is_explained_anew(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge()
+    judge.align(_batch())
+    rule = judge.add_guideline("Resource handling uses a with block.")
+    checked = judge.set_check(rule.id, Check(term="with open(", label="pass"))
+    assert checked.check is not None and checked.check.label == "Pass"  # the judge's spelling
+    assert (checked.check.fires, checked.check.hits, checked.check.active) == (10, 10, True)
+    assert checked.text == "Resource handling uses a with block."  # a hand-written rule keeps it
+    assert judge.set_check(rule.id, None).check is None
+
+    mined = _check_guideline(judge)
+    narrowed = judge.set_check(mined.id, Check(term="except:", label="Fail", part="last_line"))
+    assert "last line of the outputs" in narrowed.text and "10 of 10" in narrowed.text
+    with pytest.raises(InputError, match="retire it instead"):
+        judge.set_check(mined.id, None)
+    with pytest.raises(NotFoundError):
+        judge.set_check("g-missing", None)

@@ -10,10 +10,11 @@ from memalign.checks import (
     explain,
     match,
     mine_checks,
+    parse_condition,
     validate,
     wilson_lower_bound,
 )
-from memalign.records import Case, Check
+from memalign.records import Case, Check, Predicate
 
 
 def _labelled(n_fail: int, n_pass: int) -> list[tuple[Case, str]]:
@@ -69,3 +70,64 @@ def test_matching_stays_linear_on_hostile_text() -> None:
     start = time.perf_counter()
     assert match(check, Case(outputs=text))[0] is False
     assert time.perf_counter() - start < 2.0  # a backtracking pattern would take hours
+
+
+def test_a_check_can_look_at_one_line_or_one_named_input() -> None:
+    email = "Subject: Re: your account\n\nHello, read more here: x\n\nUnsubscribe: y\n"
+    subject = Check(term="re:", label="Fail", part="first_line")
+    fires, span = match(subject, Case(outputs=email))
+    assert fires and span == (9, 12) and email[9:12] == "Re:"
+    assert not match(subject, Case(outputs="Subject: Hi\nmore here: x"))[
+        0
+    ]  # "here:" is not the subject
+    footer = Check(term="unsubscribe", label="Pass", part="last_line")
+    assert match(footer, Case(outputs=email + "\n\n"))[0]  # blank lines are not the last line
+    assert not match(footer, Case(outputs="Unsubscribe: y\nCapital at risk."))[0]
+    region = Check(term="uk", label="Fail", field="inputs", key="region")
+    assert match(region, Case(inputs={"region": "UK", "brief": "x"})) == (True, None)
+    assert not match(region, Case(inputs={"region": "EU", "brief": "UK savers"}))[0]
+    assert not match(region, Case(inputs="UK as plain text"))[0]  # no entry of that name
+
+
+def test_a_condition_limits_where_a_check_applies() -> None:
+    when_uk = Predicate(term="uk", field="inputs", key="region")
+    check = Check(term="capital at risk", present=False, label="Fail", when=when_uk)
+    uk, eu = {"region": "UK"}, {"region": "EU"}
+    assert match(check, Case(inputs=uk, outputs="Not FDIC insured."))[0]
+    assert not match(check, Case(inputs=uk, outputs="Capital at risk."))[0]
+    assert not match(check, Case(inputs=eu, outputs="Not FDIC insured."))[0]  # not a UK email
+    assert "where 'uk' is in inputs.region" in explain(check)
+    assert parse_condition("inputs.region!=UK") == Predicate(
+        term="uk", present=False, field="inputs", key="region"
+    )
+    for bad in ("region=UK", "inputs.region", "inputs.region= "):
+        with pytest.raises(ValueError):
+            parse_condition(bad)
+
+
+def test_a_pattern_runs_on_re2_and_refuses_what_would_backtrack() -> None:
+    check = Check(term=r"^subject:\s*(re|fwd?):", pattern=True, label="Fail", part="first_line")
+    assert check.term == r"^subject:\s*(re|fwd?):"  # a pattern keeps its case
+    assert match(check, Case(outputs="SUBJECT:  FWD: offer\nbody"))[0]
+    assert not match(check, Case(outputs="Subject: offer\nRe: nothing"))[0]
+    for refused in (r"(a)\1", "(?=a)b", "(unclosed", "x" * 201):
+        with pytest.raises(ValidationError):
+            Check(term=refused, pattern=True, label="Fail")
+    hostile = Check(term="(a+)+b", pattern=True, label="Fail")  # catastrophic for a backtracker
+    start = time.perf_counter()
+    assert not match(hostile, Case(outputs="a" * 200_000))[0]
+    assert time.perf_counter() - start < 2.0
+
+
+def test_mining_finds_a_term_that_holds_only_in_the_first_line() -> None:
+    def email(subject: str, i: int) -> Case:
+        return Case(outputs=f"Subject: {subject} {i}\nRead more here: https://x/{i}\nBye")
+
+    labelled = [(email("Re: offer", i), "Fail") for i in range(10)] + [
+        (email("New offer", i), "Pass") for i in range(10)
+    ]
+    checks = mine_checks(["No fake Re: in the subject line."] * 10, labelled, 0.75)
+    subject = [c for c in checks if c.term == "re:" and c.present]
+    assert subject and subject[0].part == "first_line" and subject[0].fires == 10
+    # In the whole text "re:" fires on "here:" as well, so no whole-text check on it holds.
+    assert not any(c.term == "re:" and c.part == "all" and c.present for c in checks)

@@ -281,3 +281,56 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     verdict = json.loads(cli("run", judge, str(cases)).stdout.splitlines()[0])
     assert verdict["decision"] == "checks" and verdict["checks"][0]["span"] is not None
     assert cli("guideline", "add", judge, "x", "--check", "y").exit_code == 2  # no --implies
+
+
+def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str) -> None:
+    added = _json(cli("guideline", "add", judge, "UK emails carry the UK disclaimer.",
+                      "--check", "capital at risk", "--absent", "--implies", "fail",
+                      "--part", "last_line", "--when", "inputs.region=UK",
+                      "--json").output)  # fmt: skip
+    check = added["check"]
+    assert (check["part"], check["present"], check["term"]) == (
+        "last_line",
+        False,
+        "capital at risk",
+    )
+    assert check["when"] == {
+        "term": "uk", "present": True, "field": "inputs", "key": "region", "part": "all",
+        "pattern": False,
+    }  # fmt: skip
+    pattern = _json(cli("guideline", "add", judge, "No fake reply subjects.", "--check",
+                        r"^subject:\s*(re|fwd?):", "--pattern", "--part", "first_line",
+                        "--implies", "fail", "--json").output)["check"]  # fmt: skip
+    assert pattern["pattern"] is True and pattern["term"] == r"^subject:\s*(re|fwd?):"
+    before = cli("memory", judge, "--json").output
+    for bad, field in [
+        (["--check", "(re", "--pattern", "--implies", "fail"], "--check"),  # RE2 refuses it
+        (["--check", r"(a)\1", "--pattern", "--implies", "fail"], "--check"),  # back-reference
+        (["--check", "x", "--implies", "fail", "--when", "region=UK"], "--when"),
+        (["--check", "x", "--implies", "fail", "--when", "inputs.region"], "--when"),
+        (["--part", "first_line"], "--check"),  # a place with no check
+    ]:
+        refused = cli("guideline", "add", judge, "x", *bad, "--json")
+        assert refused.exit_code == 2, bad
+        error = json.loads(refused.stdout)["error"]
+        assert error["field"] == field and "Traceback" not in refused.stderr, bad
+    assert cli("memory", judge, "--json").output == before  # nothing half-written
+
+
+def test_a_guidelines_check_is_set_replaced_and_removed(cli: Invoke, judge: str) -> None:
+    rule = _json(cli("guideline", "add", judge, "No debug prints.", "--json").output)
+    assert rule["check"] is None
+    set_ = _json(cli("guideline", "check", judge, rule["id"], "--check", "print(",
+                     "--implies", "fail", "--json").output)  # fmt: skip
+    assert set_["check"]["term"] == "print(" and set_["text"] == "No debug prints."
+    replaced = _json(cli("guideline", "check", judge, rule["id"], "--check", "pprint",
+                         "--implies", "fail", "--part", "last_line", "--json").output)  # fmt: skip
+    assert (replaced["check"]["term"], replaced["check"]["part"]) == ("pprint", "last_line")
+    removed = _json(cli("guideline", "check", judge, rule["id"], "--remove", "--json").output)
+    assert removed["check"] is None and removed["text"] == "No debug prints."
+    both = cli("guideline", "check", judge, rule["id"], "--remove", "--check", "x",
+               "--implies", "fail")  # fmt: skip
+    assert both.exit_code == 2 and "--remove" in both.stderr
+    assert cli("guideline", "check", judge, rule["id"]).exit_code == 2  # neither
+    missing = cli("guideline", "check", judge, "g-nope", "--remove")
+    assert missing.exit_code == 2 and "g-nope" in missing.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.learned_checks import labelled_cases, uses_checks
-from memalign.checks import validate
+from memalign.checks import explain, validate
 from memalign.errors import (
     DependencyError,
     InputError,
@@ -94,6 +94,26 @@ def edit_guideline(engine: JudgeEngine, guideline_id: str, text: str) -> Guideli
     current, _ = _find(engine, guideline_id)
     edited = current.model_copy(update={"text": text, "updated_at": utcnow()})
     return _save(engine, "guideline.edit", edited, _vector(engine, text))
+
+
+@exclusive
+def set_check(engine: JudgeEngine, guideline_id: str, check: Check | None) -> Guideline:
+    """Give a guideline a check, replace its check, or (``None``) remove it. The new check is
+    validated on the labelled records first, like one added with its guideline."""
+    current, vector = _find(engine, guideline_id)
+    if check is None and current.origin == "check":
+        # A mined guideline is its check explained: without the check nothing is left.
+        raise InputError(
+            f"{guideline_id} was mined as a check: retire it instead", field="guideline"
+        )
+    if check is not None:
+        check = _validated(engine, check)
+    update: dict[str, object] = {"check": check, "updated_at": utcnow()}
+    if check is not None and current.origin == "check":
+        update["text"] = explain(check)
+    changed = current.model_copy(update=update)
+    operation = "guideline.check" if check is not None else "guideline.uncheck"
+    return _save(engine, operation, changed, vector)
 
 
 @exclusive

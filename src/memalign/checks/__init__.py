@@ -4,8 +4,9 @@ out. A validated check can decide a verdict without a model call.
 
 Why literal terms, and how validation guards against luck: design/checks.md."""
 
-from memalign.checks.matching import explain, field_text, match
+from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
 from memalign.checks.mining import candidate_terms, mine_checks
+from memalign.checks.syntax import parse_condition
 from memalign.checks.validation import (
     MIN_SUPPORT,
     Labelled,
@@ -19,12 +20,16 @@ __all__ = [
     "MIN_SUPPORT",
     "Labelled",
     "candidate_terms",
+    "describe",
     "explain",
     "field_text",
+    "holds",
     "lower_bound",
     "match",
     "mine_checks",
+    "parse_condition",
     "revalidate",
+    "scoped_text",
     "validate",
     "wilson_lower_bound",
 ]

@@ -1,16 +1,24 @@
-"""Where a check looks and whether it fires. Matching is ``str.find`` on lowercased text: linear
-in the text and the term, with no pattern language a judged text could make slow."""
+"""Where a check looks and whether it fires. A literal term is found with ``str.find`` on
+lowercased text, a pattern with RE2 (``memalign.patterns``): both linear in the text, with no
+pattern language a judged text could make slow."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from memalign.records import Case, Check, CheckField
+from memalign.patterns import search
+from memalign.records import Case, Check, CheckField, Predicate
+
+Span = tuple[int, int]
 
 
 def field_text(case: Case, field: CheckField) -> str:
     """A case field as the text a check searches (structured fields as canonical JSON)."""
-    value = getattr(case, field)
+    return _as_text(getattr(case, field))
+
+
+def _as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -18,20 +26,80 @@ def field_text(case: Case, field: CheckField) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def match(check: Check, case: Case) -> tuple[bool, tuple[int, int] | None]:
-    """(fires, span): the span is where the term was found in the lowercased field text, or
-    None when the check fires because the term is absent."""
-    at = field_text(case, check.field).lower().find(check.term)
-    found = at >= 0
-    span = (at, at + len(check.term)) if found and check.present else None
-    return found == check.present, span
+def _scope(case: Case, where: Predicate) -> tuple[str, int | None]:
+    """The text ``where`` searches and its offset in :func:`field_text` (None for a named
+    entry: its text is not a slice of the field's JSON)."""
+    if where.key is None:
+        text, offset = field_text(case, where.field), 0
+    else:
+        value = getattr(case, where.field)
+        entry = value.get(where.key) if isinstance(value, dict) else None
+        text, offset = _as_text(entry), None
+    if where.part == "all":
+        return text, offset
+    lines = [(at, line) for at, line in _lines(text) if line.strip()]
+    if not lines:
+        return "", offset
+    at, line = lines[0] if where.part == "first_line" else lines[-1]
+    return line, None if offset is None else offset + at
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, at = [], 0
+    for line in text.splitlines(keepends=True):
+        out.append((at, line.rstrip("\r\n")))
+        at += len(line)
+    return out
+
+
+def _find(where: Predicate, text: str) -> Span | None:
+    lowered = text.lower()
+    if where.pattern:
+        return search(where.term, lowered)
+    at = lowered.find(where.term)
+    return None if at < 0 else (at, at + len(where.term))
+
+
+def scoped_text(case: Case, where: Predicate) -> str:
+    """The text ``where`` looks in: its field (or named entry), whole or one line of it."""
+    return _scope(case, where)[0]
+
+
+def holds(where: Predicate, case: Case) -> bool:
+    """Whether the predicate holds on ``case``: its term found (or, absent, not found)."""
+    text, _ = _scope(case, where)
+    return (_find(where, text) is not None) == where.present
+
+
+def match(check: Check, case: Case) -> tuple[bool, Span | None]:
+    """(fires, span): a check fires when its condition holds (if it has one) and its predicate
+    holds. The span is where the term was found, in the lowercased text of the whole field
+    (:func:`field_text`); None when it fired because the term is absent, or when it looks in
+    a named entry of the field."""
+    if check.when is not None and not holds(check.when, case):
+        return False, None
+    text, offset = _scope(case, check)
+    found = _find(check, text)
+    fires = (found is not None) == check.present
+    if not fires or found is None or offset is None:
+        return fires, None
+    return True, (offset + found[0], offset + found[1])
+
+
+def describe(where: Predicate) -> str:
+    """Where and what, in plain words: "'re:' is in the first line of the outputs"."""
+    what = f"pattern /{where.term}/" if where.pattern else f"'{where.term}'"
+    place = f"the {where.field}" if where.key is None else f"{where.field}.{where.key}"
+    if where.part != "all":
+        place = f"the {where.part.replace('_', ' ')} of {place}"
+    return f"{what} is {'in' if where.present else 'missing from'} {place}"
 
 
 def explain(check: Check) -> str:
     """The check in plain words, with the evidence it stands on."""
-    where = f"in the {check.field}" if check.present else f"missing from the {check.field}"
+    condition = "" if check.when is None else f", where {describe(check.when)}"
     state = "" if check.active else "; not active: the labelled examples do not bear it out"
     return (
-        f"{check.label} when '{check.term}' is {where} "
+        f"{check.label} when {describe(check)}{condition} "
         f"({check.hits} of {check.fires} labelled examples agree{state})"
     )

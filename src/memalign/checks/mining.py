@@ -11,15 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from memalign.checks.matching import match
-from memalign.checks.validation import Labelled, validate, wilson_lower_bound
-from memalign.records import Check, CheckField
+from memalign.checks.matching import match, scoped_text
+from memalign.checks.validation import MIN_SUPPORT, Labelled, wilson_lower_bound
+from memalign.records import Check, CheckField, CheckPart, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
 _QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019\n]{2,60})[\"'`\u201d\u2019]")
 # A word, or a code-like name with dots, brackets, colons or operators in it.
 _WORD = re.compile(r"[a-z0-9_][a-z0-9_.()*#%$:-]*")
 FIELDS: tuple[CheckField, ...] = ("outputs", "inputs")
+# A subject line or a footer often carries a rule a term in the whole text cannot pin down
+# (a reply prefix in the subject, a line that must close the email).
+PARTS: tuple[CheckPart, ...] = ("all", "first_line", "last_line")
 MAX_NEW = 20
 STOPWORDS = frozenset(
     [
@@ -143,6 +146,9 @@ def candidate_terms(feedback: str) -> set[str]:
     raw = [w.strip(".,-") for w in _WORD.findall(text.replace("/", " "))]
     words = [w for w in raw if w]
     terms |= {w.rstrip(":") for w in words if w.endswith(":") and len(w) > 4}
+    # A short prefix the experts name ("no Re:/Fwd: in the subject") is a candidate too; in a
+    # whole text it fires on "here:" as well, in the first line it may pin the rule down.
+    terms |= {w for w in words if w.endswith(":") and 3 <= len(w) <= 5 and w[:-1].isalpha()}
     for n in (1, 2, 3):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
@@ -162,31 +168,49 @@ def mine_checks(
     known: Sequence[Check] = (),
 ) -> list[Check]:
     """New validated checks from ``feedback``, none repeating a ``known`` one."""
-    seen = {(c.term, c.present, c.field) for c in known}
+    seen = {_identity(c) for c in known}
+    # A new check firing on exactly the records a known one fires on adds nothing.
+    covered = {_signature(c, labelled) for c in known}
     terms: set[str] = set()
     for text in feedback:
         terms |= candidate_terms(text)
+    labels = [label for _, label in labelled]
+    # Each place a check may look, as lowercased text per record, computed once.
+    places = {
+        (field, part): [scoped_text(case, Predicate(term="?", field=field, part=part)).lower()
+                        for case, _ in labelled]
+        for field in FIELDS
+        for part in PARTS
+    }  # fmt: skip
     kept: dict[tuple[int, ...], Check] = {}
     for term in sorted(terms):
-        for field in FIELDS:
-            probe = Check(term=term, label="?", field=field)
-            found = [match(probe, case)[0] for case, _ in labelled]
+        for (field, part), texts in places.items():
+            found = [term in text for text in texts]
             if not any(found):
                 continue  # named by the expert, never in a case: nothing to look for
             for present in (True, False):
-                fired = [label for hit, (_, label) in zip(found, labelled, strict=True)
-                         if hit == present]  # fmt: skip
-                if not fired or (term, present, field) in seen:
+                fired = [label for hit, label in zip(found, labels, strict=True) if hit == present]
+                if len(fired) < MIN_SUPPORT:
                     continue
                 label = max(sorted(set(fired)), key=fired.count)
-                check = validate(
-                    Check(term=term, label=label, present=present, field=field),
-                    labelled,
-                    min_bound,
+                hits = fired.count(label)
+                if wilson_lower_bound(hits, len(fired)) < min_bound:
+                    continue
+                check = Check(
+                    term=term,
+                    label=label,
+                    present=present,
+                    field=field,
+                    part=part,
+                    fires=len(fired),
+                    hits=hits,
+                    active=True,
                 )
-                if not check.active:
+                if _identity(check) in seen:
                     continue
                 signature = tuple(i for i, hit in enumerate(found) if hit == present)
+                if signature in covered:
+                    continue
                 best = kept.get(signature)
                 if best is None or _rank(check) > _rank(best):
                     kept[signature] = check
@@ -194,5 +218,24 @@ def mine_checks(
     return ranked[:MAX_NEW]
 
 
-def _rank(check: Check) -> tuple[float, int]:
-    return wilson_lower_bound(check.hits, check.fires), -len(check.term)
+def _signature(check: Check, labelled: Sequence[Labelled]) -> tuple[int, ...]:
+    return tuple(i for i, (case, _) in enumerate(labelled) if match(check, case)[0])
+
+
+def _identity(check: Check) -> tuple[object, ...]:
+    """What makes two checks the same test, their figures aside."""
+    return (
+        check.term,
+        check.present,
+        check.field,
+        check.key,
+        check.part,
+        check.pattern,
+        check.when,
+    )
+
+
+def _rank(check: Check) -> tuple[float, int, bool]:
+    # Of checks firing on the same records: the best evidence, then the shortest term, then
+    # the whole text over one line (the simpler rule to read).
+    return wilson_lower_bound(check.hits, check.fires), -len(check.term), check.part == "all"

@@ -7,10 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
 from memalign.checks import explain
+from memalign.cli.check_options import (
+    AbsentOpt,
+    CheckOpt,
+    FieldOpt,
+    ImpliesOpt,
+    KeyOpt,
+    PartOpt,
+    PatternOpt,
+    WhenOpt,
+    build_check,
+)
 from memalign.cli.common import (
     GuidelineIdArg,
     GuidelineTextArg,
@@ -26,7 +36,7 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
-from memalign.records import Check, CheckField, ForgetReport, Guideline
+from memalign.records import ForgetReport, Guideline
 
 guideline_app = typer.Typer(
     help="Edit a judge's guidelines by hand.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -113,24 +123,14 @@ def add(
     pin: Annotated[
         bool, typer.Option("--pin", help="Pin it: always used, never merged away or retired.")
     ] = False,
-    check: Annotated[
-        str | None,
-        typer.Option(
-            "--check",
-            help="A term (plain text, matched case-insensitively) whose presence implies "
-            "--implies; validated on the labelled records before it acts.",
-        ),
-    ] = None,
-    implies: Annotated[
-        str | None, typer.Option("--implies", help="The label the --check term implies.")
-    ] = None,
-    absent: Annotated[
-        bool, typer.Option("--absent", help="The check fires when the term is missing instead.")
-    ] = False,
-    field: Annotated[
-        CheckField,
-        typer.Option("--field", help="Where the check looks: outputs, inputs or expectations."),
-    ] = "outputs",
+    check: CheckOpt = None,
+    implies: ImpliesOpt = None,
+    absent: AbsentOpt = False,
+    field: FieldOpt = "outputs",
+    key: KeyOpt = None,
+    part: PartOpt = "all",
+    pattern: PatternOpt = False,
+    when: WhenOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -140,16 +140,44 @@ def add(
     the judge's labelled records (it must fire on 3 or more, and the lower bound of its
     precision must reach the judge's check_min_bound) and, while it holds, decides the verdicts
     it fires on without a model call. `memalign memory` shows its figures."""
-    built = None
-    if check is not None or implies is not None:
-        if check is None or implies is None:
-            raise InputError("--check and --implies go together", field="--check")
-        try:
-            built = Check(term=check, label=implies, present=not absent, field=field)
-        except ValidationError as exc:
-            raise InputError(exc.errors()[0]["msg"], field="--check") from None
+    built = build_check(
+        check, implies, absent=absent, field=field, key=key, part=part, pattern=pattern, when=when
+    )
     judge = open_judge(store_for(store), name, "fake")
     _show(judge.add_guideline(text, pinned=pin, check=built), as_json, "added")
+
+
+@guideline_app.command("check")
+@command
+def set_check(
+    name: JudgeArg,
+    guideline_id: GuidelineIdArg,
+    check: CheckOpt = None,
+    implies: ImpliesOpt = None,
+    absent: AbsentOpt = False,
+    field: FieldOpt = "outputs",
+    key: KeyOpt = None,
+    part: PartOpt = "all",
+    pattern: PatternOpt = False,
+    when: WhenOpt = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the guideline's check; its words stay.")
+    ] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a guideline a check, replace its check, or remove it (`--remove`).
+
+    The check is spelled as in `guideline add` and validated on the labelled records before
+    it acts."""
+    built = build_check(
+        check, implies, absent=absent, field=field, key=key, part=part, pattern=pattern, when=when
+    )
+    if (built is None) == (not remove):
+        raise InputError("give either --check TERM --implies LABEL or --remove", field="--check")
+    judge = open_judge(store_for(store), name, "fake")
+    verb = "removed the check of" if remove else "set the check of"
+    _show(judge.set_check(guideline_id, built), as_json, verb)
 
 
 @guideline_app.command("edit")

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from memalign.checks import describe
 from memalign.errors import MemalignError, NotFoundError
 from memalign.judge import Judge
 from memalign.records import Feedback
@@ -99,6 +100,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["show"] = show
+    env.globals["describe"] = describe
     return env
 
 

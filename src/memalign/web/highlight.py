@@ -122,7 +122,8 @@ def fired_checks(
         found = None
         text = field_text(case, hit.field)
         if hit.span is not None:
-            found = original_span(text, hit.span, check.term if check is not None else None)
+            literal = check.term if check is not None and not check.pattern else None
+            found = original_span(text, hit.span, literal)
         if found is not None:
             spans.setdefault(hit.field, []).append(found)
         listed.append(

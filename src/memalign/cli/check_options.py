@@ -1,0 +1,107 @@
+"""The options that spell a check on the command line (`guideline add` and `guideline check`
+share them) and the one function that turns them into a validated-later ``Check``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from memalign.checks import parse_condition
+from memalign.errors import InputError
+from memalign.records import Check, CheckField, CheckPart, Predicate
+
+CheckOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--check",
+        help="A term (plain text, matched case-insensitively) whose presence implies "
+        "--implies; validated on the labelled records before it acts.",
+    ),
+]
+ImpliesOpt = Annotated[
+    str | None, typer.Option("--implies", help="The label the --check term implies.")
+]
+AbsentOpt = Annotated[
+    bool, typer.Option("--absent", help="The check fires when the term is missing instead.")
+]
+FieldOpt = Annotated[
+    CheckField,
+    typer.Option("--field", help="Where the check looks: outputs, inputs or expectations."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key", help="Look in one named entry of --field (an input such as region) only."
+    ),
+]
+PartOpt = Annotated[
+    CheckPart,
+    typer.Option("--part", help="Look in the whole text, or its first_line or last_line only."),
+]
+PatternOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pattern",
+        help="The --check term is an RE2 pattern (case-insensitive, linear time) instead of "
+        "plain text.",
+    ),
+]
+WhenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--when",
+        help="Apply the check only to cases where this holds, written FIELD[.KEY]=TERM "
+        "(e.g. inputs.audience_region=UK) or FIELD[.KEY]!=TERM for the term's absence.",
+    ),
+]
+
+
+def build_check(
+    check: str | None,
+    implies: str | None,
+    *,
+    absent: bool,
+    field: CheckField,
+    key: str | None,
+    part: CheckPart,
+    pattern: bool,
+    when: str | None,
+) -> Check | None:
+    """The check the options spell, or None when they spell none; InputError naming the
+    option that is wrong."""
+    if check is None and implies is None:
+        if key is not None or part != "all" or pattern or when is not None or absent:
+            raise InputError(
+                "--absent, --key, --part, --pattern and --when describe a --check",
+                field="--check",
+            )
+        return None
+    if check is None or implies is None:
+        raise InputError("--check and --implies go together", field="--check")
+    condition: Predicate | None = None
+    if when is not None:
+        try:
+            condition = parse_condition(when)
+        except ValueError as exc:
+            raise InputError(_reason(exc), field="--when") from None
+    try:
+        return Check(
+            term=check,
+            label=implies,
+            present=not absent,
+            field=field,
+            key=key,
+            part=part,
+            pattern=pattern,
+            when=condition,
+        )
+    except ValidationError as exc:
+        raise InputError(_reason(exc), field="--check") from None
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)

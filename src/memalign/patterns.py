@@ -1,0 +1,38 @@
+"""RE2 patterns for judged text. Judged text is untrusted: a backtracking engine (Python's
+``re``) can be made to run for minutes by a crafted input, RE2 runs in time linear in the text
+and refuses the constructs that need backtracking (back-references, look-around). Patterns are
+compiled case-insensitively, with a memory cap, and cached."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+MAX_PATTERN_CHARS = 200
+# RE2's own default is 8 MiB; a check's pattern needs far less, and a cap keeps a user's
+# pathological pattern from growing a huge automaton.
+MAX_MEMORY_BYTES = 1 << 20
+
+
+@functools.lru_cache(maxsize=512)
+def compile_pattern(pattern: str) -> Any:
+    """The compiled RE2 pattern (case-insensitive); ValueError naming what RE2 refused."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
+    import re2  # a core dependency; imported here so records load without compiling anything
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    options.max_mem = MAX_MEMORY_BYTES
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"not a valid RE2 pattern: {reason}") from None
+
+
+def search(pattern: str, text: str) -> tuple[int, int] | None:
+    """The span of the first match of ``pattern`` in ``text``, or None."""
+    found = compile_pattern(pattern).search(text)
+    return None if found is None else (found.start(), found.end())
