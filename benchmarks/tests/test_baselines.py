@@ -83,9 +83,15 @@ def test_every_method_is_counted_at_the_far_end_and_a_rerun_resumes(
     )
     results = run_baselines(config, DATA, tmp_path, embedder="hash")
     steps = results["steps"]
-    assert set(steps) == {"seed:0", "memalign:0", "memalign:4", "mipro:4", "gepa:4", "simba:4"}
+    assert set(steps) == {
+        "seed:0", "memalign:0", "memalign:4", "memalign-reviewed:4", "mipro:4", "gepa:4",
+        "simba:4",
+    }  # fmt: skip
     # The two warm-up calls (HTTP and LiteLLM) are the only requests outside the steps.
-    counted = 2 + sum(s["align"]["llm_calls"] + s["test"]["llm_calls"] for s in steps.values())
+    counted = 2 + sum(
+        s["align"]["llm_calls"] + s["test"]["llm_calls"] + s.get("review", {}).get("llm_calls", 0)
+        for s in steps.values()
+    )
     assert counted == judge_server.received
     for key in ("mipro:4", "gepa:4", "simba:4"):
         assert steps[key]["align"]["llm_calls"] > 0, key
@@ -95,6 +101,12 @@ def test_every_method_is_counted_at_the_far_end_and_a_rerun_resumes(
     assert steps["seed:0"]["align"]["llm_calls"] == 0
     assert steps["memalign:4"]["align"]["llm_calls"] > 0
     assert len(steps["memalign:4"]["answers"]) == 6
+    # The review flow: the judge's verdicts come first (one call per record, counted apart) and
+    # alignment makes the reflection calls only, no judge pass of its own.
+    reviewed = steps["memalign-reviewed:4"]
+    assert reviewed["review"]["llm_calls"] == 4
+    assert 0 < reviewed["align"]["llm_calls"] <= 3
+    assert reviewed["align"]["llm_calls"] < steps["memalign:4"]["align"]["llm_calls"]
     assert sum(results["dataset"]["test_labels"].values()) == 6
     # The proxy's count and memalign's own meter agree on memalign's calls.
     assert (

@@ -85,13 +85,26 @@ def test_wall_time_has_no_ratio_across_processors_but_calls_and_tokens_do() -> N
     assert "Processors: AMD (memalign:10, gepa:10); Intel (mipro:10); not recorded (simba:10)." in (
         report
     )
-    assert "| 10 | DSPy MIPROv2 (auto=light) | 5.0× | 5.0× | n/a | -0.100 |" in report
+    assert "| 10 | DSPy MIPROv2 (auto=light) | memalign | 5.0× | 5.0× | n/a | -0.100 |" in report
+
+
+def test_each_optimiser_is_compared_with_both_ways_memalign_aligns() -> None:
+    reviewed = _step("memalign-reviewed", 10, "done", 2, 2_000, 20.0, 0.7)
+    steps = {**RESULTS["steps"], "memalign-reviewed:10": reviewed}
+    found = {(r["method"], r["against"]): r for r in ratios({**RESULTS, "steps": steps})}
+    assert set(found) == {
+        (m, a) for m in ("mipro", "gepa") for a in ("memalign", "memalign-reviewed")
+    }
+    mipro = found["mipro", "memalign-reviewed"]
+    assert (mipro["calls"], mipro["tokens"], mipro["seconds"]) == (50.0, 25.0, 50.0)
+    assert abs(mipro["quality_minus_memalign"] - (-0.2)) < 1e-9
+    assert found["mipro", "memalign"]["calls"] == 5.0  # the labels-only row is unchanged
 
 
 def test_the_report_prints_stopped_optimisers_as_lower_bounds() -> None:
     report = markdown(RESULTS, "memalign-bench baselines d")
-    assert "| 10 | DSPy MIPROv2 (auto=light) | 5.0× | 5.0× | 10.0× | -0.100 |" in report
-    assert "| 10 | DSPy GEPA (auto=light) | ≥ 3.0× | ≥ 3.0× | ≥ 6.0× | n/a |" in report
+    assert "| 10 | DSPy MIPROv2 (auto=light) | memalign | 5.0× | 5.0× | 10.0× | -0.100 |" in report
+    assert "| 10 | DSPy GEPA (auto=light) | memalign | ≥ 3.0× | ≥ 3.0× | ≥ 6.0× | n/a |" in report
 
 
 def test_the_plot_draws_done_stopped_and_failed_steps(tmp_path: Path) -> None:

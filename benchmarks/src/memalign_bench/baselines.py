@@ -55,7 +55,12 @@ from memalign_bench.provenance import code_commit, cpu_model, versions
 from memalign_bench.step_budget import BudgetExceeded, StepInterrupted, step_budget
 from memalign_bench.upstream import Upstream, upstream, warm_up
 
-ALL_METHODS = ("memalign", *METHODS)
+# memalign-reviewed: the review flow. The expert labels the judge's own verdicts, so the records
+# arrive carrying them and alignment needs no judge pass of its own; the verdicts are made in a
+# separate "review" phase, counted apart from alignment (in use they come from the judge's
+# ordinary runs, before anyone aligns).
+MEMALIGN_METHODS = ("memalign", "memalign-reviewed")
+ALL_METHODS = (*MEMALIGN_METHODS, *METHODS)
 Progress = Callable[[str], None]
 
 
@@ -156,9 +161,19 @@ class _Runner:
 
     def memalign_step(
         self, store: Any, embedder: EmbeddingClient, shard: int, seen: list[Feedback],
-        test: list[Feedback],
+        test: list[Feedback], *, method: str = "memalign",
     ) -> dict[str, Any]:  # fmt: skip
-        align_tag, test_tag = f"memalign.{shard}.align", f"memalign.{shard}.test"
+        align_tag, test_tag = f"{method}.{shard}.align", f"{method}.{shard}.test"
+        review: dict[str, Any] | None = None
+        if method == "memalign-reviewed" and seen:
+            review_tag = f"{method}.{shard}.review"
+            judge = self.memalign_judge(store, review_tag, embedder)
+            started = time.perf_counter()
+            judged = judge.judge_many([r.case for r in seen], rationale=False)
+            review = self.phase(review_tag, time.perf_counter() - started)
+            seen = [
+                r.model_copy(update={"verdict": v.value}) for r, v in zip(seen, judged, strict=True)
+            ]
         judge = self.memalign_judge(store, align_tag, embedder)
         started = time.perf_counter()
         report = judge.align(seen) if seen else None
@@ -172,6 +187,7 @@ class _Runner:
         values = [v.value for v in verdicts]
         return {
             "align": align,
+            **({"review": review} if review is not None else {}),
             "test": scored,
             **self.scores(test, values),
             "memory": {
@@ -337,14 +353,14 @@ def run_baselines(
             "server": "llama-cpp-python server, 1 slot" if up.local else up.url,
             "threads_per_method": runner.threads,
         }
-        uses_dspy = bool(set(config.methods) - {"memalign"})
+        uses_dspy = bool(set(config.methods) - set(MEMALIGN_METHODS))
         planned = [("seed", 0)] if 0 in shards and uses_dspy else []
         warm_up(proxy, up.alias)
         if uses_dspy:
             runner.lm("warmup", temperature=0.0, max_tokens=2)("Say OK.")  # imports LiteLLM
         for method in config.methods:
             planned += [(method, shard) for shard in shards if method == "memalign" or shard]
-        store = None
+        stores: dict[str, Any] = {}
         embedder_client = EmbeddingClient(get_embedder(embedder))
         try:
             for method, shard in planned:
@@ -354,10 +370,15 @@ def run_baselines(
                 if progress:
                     progress(f"{dataset.name}: {method} on {shard} records")
                 seen = order[:shard]
-                if method == "memalign":
-                    if store is None:
-                        store = open_store(out_dir / "stores" / f"{config.run_name}.db")
-                    step = runner.memalign_step(store, embedder_client, shard, seen, test)
+                if method in MEMALIGN_METHODS:
+                    if method not in stores:
+                        suffix = "" if method == "memalign" else f".{method}"
+                        stores[method] = open_store(
+                            out_dir / "stores" / f"{config.run_name}{suffix}.db"
+                        )
+                    step = runner.memalign_step(
+                        stores[method], embedder_client, shard, seen, test, method=method
+                    )
                 else:
                     try:
                         step = runner.dspy_step(method, shard, seen, test)
@@ -378,7 +399,7 @@ def run_baselines(
                 }  # fmt: skip
                 write_checkpoint(path, results)
         finally:
-            if store is not None:
+            for store in stores.values():
                 store.close()
     write_checkpoint(path, results)
     return results

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from memalign.errors import DependencyError
+from memalign_bench.baselines import MEMALIGN_METHODS
 from memalign_bench.report import REFERENCE_NOTE, commonest_label_baseline
 
 LABELS = {
     "seed": "seed judge (DSPy program, no optimisation)",
     "memalign": "memalign",
+    "memalign-reviewed": "memalign, records carrying the judge's reviewed verdicts",
     "mipro": "DSPy MIPROv2 (auto=light)",
     "gepa": "DSPy GEPA (auto=light)",
     "simba": "DSPy SIMBA (bsize=min(32, n))",
@@ -55,11 +57,20 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     optimiser's multiples are lower bounds (``at_least``) and it has no quality; the wall time
     has no ratio when the two steps ran on different processors (calls and tokens still do)."""
     table = rows(results)
-    ours = {r["shard"]: r for r in table if r["method"] == "memalign" and r["status"] == "done"}
+    found = []
+    for against in MEMALIGN_METHODS:
+        ours = {r["shard"]: r for r in table if r["method"] == against and r["status"] == "done"}
+        found += _against(table, ours, against)
+    return found
+
+
+def _against(
+    table: list[dict[str, Any]], ours: dict[int, dict[str, Any]], against: str
+) -> list[dict[str, Any]]:
     found = []
     for row in table:
         mine = ours.get(row["shard"])
-        if row["method"] in ("memalign", "seed") or mine is None or not mine["align_calls"]:
+        if row["method"] in (*MEMALIGN_METHODS, "seed") or mine is None or not mine["align_calls"]:
             continue
         if row["status"] not in ("done", "interrupted"):
             continue
@@ -70,6 +81,7 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
             quality = row["unseen"] - mine["unseen"]
         found.append(
             {
+                "against": against,
                 "method": row["method"],
                 "shard": row["shard"],
                 "at_least": row["status"] == "interrupted",
@@ -157,14 +169,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
             "budget, so a lower bound; wall time n/a: the two steps ran on different "
             "processors):",
             "",
-            "| shard | method | align calls | align tokens | align wall time | unseen quality "
-            "(− memalign) |",
-            "|---:|---|---:|---:|---:|---:|",
+            "| shard | method | against | align calls | align tokens | align wall time "
+            "| unseen quality (− memalign) |",
+            "|---:|---|---|---:|---:|---:|---:|",
         ]
         for ratio in compared:
             lines.append(
                 f"| {ratio['shard']} | {LABELS.get(ratio['method'], ratio['method'])} "
-                f"| {_times(ratio['calls'], ratio['at_least'])} "
+                f"| {ratio['against']} | {_times(ratio['calls'], ratio['at_least'])} "
                 f"| {_times(ratio['tokens'], ratio['at_least'])} "
                 f"| {_times(ratio['seconds'], ratio['at_least'])} "
                 f"| {_signed(ratio['quality_minus_memalign'])} |"
