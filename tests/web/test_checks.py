@@ -205,3 +205,38 @@ def test_the_memory_page_shows_each_guidelines_check(store: MemoryStore, page: P
     assert "not active" in unproven.group(1) and "fires on 0" in unproven.group(1)
     absent = next(g for g in judge.guidelines() if g.check is not None and not g.check.present)
     assert f'id="check-of-{absent.id}">' in text and "is missing from the outputs" in text
+
+
+def test_a_check_is_set_changed_and_removed_from_the_memory_page(
+    store: MemoryStore, page: Page
+) -> None:
+    judge = _teach(store)
+    rule = judge.add_guideline("Resource handling uses a with block.")
+    form = page.get("/judges/support/memory").text
+    assert f'action="/judges/support/guidelines/{rule.id}/check"' in form
+    assert '<option value="Pass"' in form and '<option value="Fail"' in form
+    url = f"/judges/support/guidelines/{rule.id}/check"
+    set_ = page.post(url, {"action": "set", "label": "Pass", "term": "With Open(",
+                           "part": "all", "field": "outputs"})  # fmt: skip
+    assert set_.status_code == 303, set_.text
+    check = next(g for g in judge.guidelines() if g.id == rule.id).check
+    assert check is not None and (check.term, check.label, check.fires, check.active) == (
+        "with open(", "Pass", 10, True
+    )  # fmt: skip
+    changed = page.post(url, {"action": "set", "label": "Fail", "term": "capital at risk",
+                              "absent": "1", "part": "last_line",
+                              "when": "inputs=bug 3"})  # fmt: skip
+    assert changed.status_code == 303
+    check = next(g for g in judge.guidelines() if g.id == rule.id).check
+    assert check is not None and not check.present and check.part == "last_line"
+    assert check.when is not None and check.when.term == "bug 3"
+    text = page.get("/judges/support/memory").text
+    assert "where &#39;bug 3&#39; is in the inputs" in text  # explained, escaped
+    assert 'value="inputs=bug 3"' in text  # the form shows the condition to edit
+    for bad in ({"term": "(a", "pattern": "1"}, {"term": "x", "when": "nowhere=1"}, {"term": ""}):
+        refused = page.post(url, {"action": "set", "label": "Fail", **bad})
+        assert refused.status_code == 400, bad
+    assert next(g for g in judge.guidelines() if g.id == rule.id).check == check  # unchanged
+    removed = page.post(url, {"action": "remove"})
+    assert removed.status_code == 303
+    assert next(g for g in judge.guidelines() if g.id == rule.id).check is None

@@ -6,7 +6,7 @@ Why literal terms, and how validation guards against luck: design/checks.md."""
 
 from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
 from memalign.checks.mining import candidate_terms, mine_checks
-from memalign.checks.syntax import parse_condition
+from memalign.checks.syntax import parse_condition, spell_condition
 from memalign.checks.validation import (
     MIN_SUPPORT,
     Labelled,
@@ -30,6 +30,7 @@ __all__ = [
     "parse_condition",
     "revalidate",
     "scoped_text",
+    "spell_condition",
     "validate",
     "wilson_lower_bound",
 ]

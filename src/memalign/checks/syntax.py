@@ -20,3 +20,9 @@ def parse_condition(text: str) -> Predicate:
     if field not in fields:
         raise ValueError(f"unknown field {field!r}: one of {', '.join(fields)}")
     return Predicate(term=term.strip(), present=present, field=field, key=key or None)
+
+
+def spell_condition(condition: Predicate) -> str:
+    """The one-line spelling :func:`parse_condition` reads back."""
+    where = condition.field if condition.key is None else f"{condition.field}.{condition.key}"
+    return f"{where}{'=' if condition.present else '!='}{condition.term}"

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from memalign.checks import describe
+from memalign.checks import describe, spell_condition
 from memalign.errors import MemalignError, NotFoundError
 from memalign.judge import Judge
 from memalign.records import Feedback
@@ -101,6 +101,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["show"] = show
     env.globals["describe"] = describe
+    env.globals["spell_condition"] = spell_condition
     return env
 
 

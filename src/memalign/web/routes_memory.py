@@ -8,20 +8,64 @@ blocking the server, and says "still running" if the writer is slow to get to it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
+from memalign.alignment.learned_checks import uses_checks
+from memalign.checks import parse_condition
 from memalign.errors import InputError
 from memalign.judge import Judge
-from memalign.records import ForgetReport, Guideline
+from memalign.judge_spec import Labels
+from memalign.records import Check, ForgetReport, Guideline, Predicate
 from memalign.web.app import Context
 from memalign.web.routes_review import queue_url
 from memalign.web.security import checked_form
 
 MAX_GUIDELINE_CHARS = 2000
+
+
+def check_from_form(form: Mapping[str, Any]) -> Check:
+    """The check a memory page form spells; InputError naming the field that is wrong."""
+
+    def text(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    condition: Predicate | None = None
+    if text("when"):
+        try:
+            condition = parse_condition(text("when"))
+        except ValueError as exc:
+            raise InputError(_reason(exc), field="when") from None
+    try:
+        return Check.model_validate(
+            {
+                "term": text("term"),
+                "label": text("label") or "?",
+                "present": not form.get("absent"),
+                "field": text("field") or "outputs",
+                "key": text("key") or None,
+                "part": text("part") or "all",
+                "pattern": bool(form.get("pattern")),
+                "when": condition,
+            }
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "check"
+        raise InputError(_reason(exc), field=field) from None
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)
+
+
 MAX_FORGET_IDS = 1000
 ACTIONS: dict[str, Callable[[Judge, str, str], Guideline]] = {
     "edit": lambda judge, gid, text: judge.edit_guideline(gid, text),
@@ -58,6 +102,12 @@ def register(app: FastAPI, ctx: Context) -> None:
             "memory.html",
             row=row,
             guidelines=guidelines,
+            # Checks imply a label: offered only where the judge's output has labels.
+            check_labels=(
+                row.spec.output.labels
+                if isinstance(row.spec.output, Labels) and uses_checks(row.spec)
+                else ()
+            ),
             examples=examples[-200:][::-1],
             example_count=len(examples),
             history=ctx.store.history(row.judge_id)[::-1],
@@ -77,6 +127,16 @@ def register(app: FastAPI, ctx: Context) -> None:
             raise InputError(f"a guideline is 1 to {MAX_GUIDELINE_CHARS} characters")
         change = ACTIONS[action]
         await ctx.change(name, lambda judge: change(judge, guideline_id, text))
+        return RedirectResponse(memory_url(name) + f"#g-{guideline_id}", status_code=303)
+
+    @app.post("/judges/{name}/guidelines/{guideline_id}/check")
+    async def set_check(request: Request, name: str, guideline_id: str) -> Response:
+        """``action=set`` gives the guideline the check the form spells (validated on the
+        labelled records before it acts); ``action=remove`` takes its check away."""
+        form = await checked_form(request)
+        await run_in_threadpool(ctx.judge_row, name)
+        check = None if form.get("action") == "remove" else check_from_form(form)
+        await ctx.change(name, lambda judge: judge.set_check(guideline_id, check))
         return RedirectResponse(memory_url(name) + f"#g-{guideline_id}", status_code=303)
 
     @app.post("/judges/{name}/guidelines")
