@@ -36,3 +36,8 @@ def search(pattern: str, text: str) -> tuple[int, int] | None:
     """The span of the first match of ``pattern`` in ``text``, or None."""
     found = compile_pattern(pattern).search(text)
     return None if found is None else (found.start(), found.end())
+
+
+def find_all(pattern: str, text: str) -> list[tuple[int, int]]:
+    """The spans of every non-overlapping match of ``pattern`` in ``text``, left to right."""
+    return [found.span() for found in compile_pattern(pattern).finditer(text)]

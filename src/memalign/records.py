@@ -88,13 +88,27 @@ CheckField = Literal["outputs", "inputs", "expectations"]
 CheckPart = Literal["all", "first_line", "last_line"]
 
 
+class Place(BaseModel):
+    """A field of the case, or one named entry of it: where a check compares against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: CheckField = "inputs"
+    key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class Predicate(BaseModel):
     """Where a check looks and what it looks for: ``term`` in one ``field`` of the case (or in
     one named entry of it, ``key``: an input such as ``audience_region``), in the whole text or
     in its first or last non-blank line (``part``: a subject line, a footer). The term is a
     literal, matched case-insensitively, or with ``pattern`` an RE2 pattern: both run in time
     linear in the text, so judged text cannot make a check slow. ``present=False`` asks for
-    the term's absence."""
+    the term's absence.
+
+    With ``within``, only matches that are *not copied* from that place count: "a number in
+    the summary that is not in inputs.source_text" (the pattern's matches in both texts are
+    compared whole, so "388" is not found in "388.5"). That is how a check catches an
+    altered figure or name without knowing which one."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -104,6 +118,7 @@ class Predicate(BaseModel):
     key: str | None = Field(default=None, min_length=1, max_length=200)
     part: CheckPart = "all"
     pattern: bool = False
+    within: Place | None = None
 
     @field_validator("term")
     @classmethod
@@ -145,12 +160,15 @@ class Check(Predicate):
 
 class CheckHit(BaseModel):
     """A check that fired on a judged case: its guideline, and where the term was found (the
-    character span in the field's text; None when it fired because the term is absent)."""
+    character span in the field's text; None when it fired because the term is absent). On a
+    pairwise judge, ``candidate`` names the response it fired on (A or B) and the span is in
+    that response's text."""
 
     guideline_id: str
     label: str
     field: CheckField
     span: tuple[int, int] | None = None
+    candidate: str | None = None
 
 
 class Guideline(BaseModel):

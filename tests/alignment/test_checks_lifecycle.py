@@ -130,15 +130,60 @@ def test_export_and_import_carry_checks(make_judge: Callable[..., Judge], tmp_pa
     assert copy.judge(outputs="try:\n    go()\nexcept: retry()").decision == "checks"
 
 
-def test_no_checks_for_pairwise_judges(make_judge: Callable[..., Judge]) -> None:
+def _pairs(start: int = 0) -> list[Feedback]:
+    """Summaries of a source: in each pair one copies every figure, the other alters one."""
+    records = []
+    for i in range(start, start + 12):
+        source = f"Turnout was {40 + i}.{i % 10}% in district {i}, with {1000 + i} ballots."
+        exact = f"District {i}: turnout {40 + i}.{i % 10}%, {1000 + i} ballots."
+        altered = f"District {i} saw about {40 + i}% turnout and {1000 + i} ballots cast."
+        winner = "A" if i % 2 else "B"
+        pair = {"A": exact, "B": altered} if winner == "A" else {"A": altered, "B": exact}
+        records.append(
+            Feedback(id=f"r{i}", inputs={"source_text": source}, outputs=pair, label=winner,
+                     feedback=f"{winner} keeps {40 + i}.{i % 10}% exact; the other rounds it.")
+        )  # fmt: skip
+    return records
+
+
+def test_a_pairwise_judge_checks_each_candidate_against_its_source(
+    make_judge: Callable[..., Judge],
+) -> None:
+    spec = JudgeSpec(name="pw", instructions="Which of {{ outputs }} is better?", output=Pairwise())
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(spec, llm=llm)
+    report = judge.align(_pairs())
+    grounded = [g for g in report.checks_added if g.check is not None and g.check.within]
+    assert grounded, [g.text for g in report.checks_added]
+    check = grounded[0].check
+    assert (check.label, check.present, check.fires, check.hits) == ("loses", True, 12, 12)
+    assert "is not copied from inputs.source_text" in grounded[0].text
+
+    calls = len(llm.requests)
+    source = "Inflation was 3.4% in May, up from 3.1%."
+    verdict = judge.judge(
+        inputs={"source_text": source},
+        outputs={"A": "Inflation rose to about 3% in May.", "B": "Inflation: 3.4% in May."},
+    )
+    assert verdict.value == "B" and verdict.decision == "checks" and len(llm.requests) == calls
+    hit = next(h for h in verdict.checks if h.guideline_id == grounded[0].id)
+    assert hit.candidate == "A" and hit.span is not None  # the altered figure, in A's text
+    assert "Inflation rose to about 3% in May."[hit.span[0] : hit.span[1]] == "3%"
+    # Both exact: the checks do not decide, the model does.
+    both = judge.judge(inputs={"source_text": source}, outputs={"A": "3.4% in May.", "B": "3.4%."})
+    assert both.decision != "checks" and len(llm.requests) > calls
+
+
+def test_a_pairwise_check_by_hand_implies_wins_or_loses(make_judge: Callable[..., Judge]) -> None:
     spec = JudgeSpec(name="pw", instructions="Which of {{ outputs }} is better?", output=Pairwise())
     judge = make_judge(spec)
-    records = [
-        Feedback(id=f"r{i}", outputs={"A": "except: x", "B": "fine"}, label="B", feedback=RULE)
-        for i in range(12)
-    ]
-    report = judge.align(records)
-    assert report.checks_added == [] and all(g.check is None for g in judge.guidelines())
+    judge.align(_pairs())
+    rule = judge.add_guideline("Vague turnout loses.")
+    checked = judge.set_check(rule.id, Check(term="about", label="Loses"))
+    assert checked.check is not None and checked.check.label == "loses"
+    assert (checked.check.fires, checked.check.hits, checked.check.active) == (12, 12, True)
+    with pytest.raises(InputError, match="wins or loses"):
+        judge.set_check(rule.id, Check(term="about", label="A"))
 
 
 def test_a_check_set_by_hand_is_validated_and_a_mined_one_is_explained_anew(

@@ -14,7 +14,9 @@ from memalign.checks import (
     validate,
     wilson_lower_bound,
 )
-from memalign.records import Case, Check, Predicate
+from memalign.checks import pairwise as pairs
+from memalign.checks.mining import NUMBER
+from memalign.records import Case, Check, CheckHit, Place, Predicate
 
 
 def _labelled(n_fail: int, n_pass: int) -> list[tuple[Case, str]]:
@@ -131,3 +133,38 @@ def test_mining_finds_a_term_that_holds_only_in_the_first_line() -> None:
     assert subject and subject[0].part == "first_line" and subject[0].fires == 10
     # In the whole text "re:" fires on "here:" as well, so no whole-text check on it holds.
     assert not any(c.term == "re:" and c.part == "all" and c.present for c in checks)
+
+
+def test_a_check_within_a_source_fires_on_what_was_not_copied() -> None:
+    source = {"source_text": "Turnout was 38.6% of 2,382 voters in Coimbra."}
+    altered = Check(term=NUMBER, pattern=True, label="loses",
+                    within=Place(field="inputs", key="source_text"))  # fmt: skip
+    text = "Turnout: about 39% of 2,382 voters."
+    fires, span = match(altered, Case(inputs=source, outputs=text))
+    assert fires and span is not None and text[span[0] : span[1]] == "39%"
+    assert not match(altered, Case(inputs=source, outputs="38.6% of 2,382 voted."))[0]
+    # Figures are compared whole: 38 is not copied just because the source has 38.6.
+    assert match(altered, Case(inputs=source, outputs="38% voted."))[0]
+    assert not match(altered, Case(inputs=source, outputs="No figures at all."))[0]
+    exact = altered.model_copy(update={"present": False, "label": "wins"})
+    assert match(exact, Case(inputs=source, outputs="38.6% of 2,382."))[0]
+    assert "is not copied from inputs.source_text" in explain(altered)
+
+
+def test_pairwise_checks_set_one_candidate_above_the_other() -> None:
+    def hit(side: str, label: str) -> CheckHit:
+        return CheckHit(guideline_id="g", label=label, field="outputs", candidate=side)
+
+    assert pairs.pick([hit("A", "loses")]) == "B"
+    assert pairs.pick([hit("A", "wins"), hit("B", "loses")]) == "A"
+    assert pairs.pick([hit("A", "loses"), hit("B", "loses")]) is None  # level: the model decides
+    assert pairs.pick([hit("B", "wins"), hit("B", "loses")]) is None  # contradictory on B
+    assert pairs.pick([]) is None
+    assert pairs.contradicts(hit("A", "loses"), "A") and not pairs.contradicts(
+        hit("A", "loses"), "B"
+    )
+    assert pairs.contradicts(hit("B", "wins"), "A") and not pairs.contradicts(hit("B", "wins"), "B")
+    labelled = pairs.labelled_candidates(Case(outputs={"A": "x", "B": "y"}), "B")
+    assert [(c.outputs, label) for c, label in labelled] == [("x", "loses"), ("y", "wins")]
+    assert pairs.labelled_candidates(Case(outputs={"A": "x", "B": "y"}), "tie") == []
+    assert pairs.candidates(Case(outputs="not a pair")) == {}

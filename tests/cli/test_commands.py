@@ -296,7 +296,7 @@ def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str)
     )
     assert check["when"] == {
         "term": "uk", "present": True, "field": "inputs", "key": "region", "part": "all",
-        "pattern": False,
+        "pattern": False, "within": None,
     }  # fmt: skip
     pattern = _json(cli("guideline", "add", judge, "No fake reply subjects.", "--check",
                         r"^subject:\s*(re|fwd?):", "--pattern", "--part", "first_line",

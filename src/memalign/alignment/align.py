@@ -239,7 +239,7 @@ def align(
         check_updates: list[tuple[Guideline, Vector | None]] = []
         if uses_checks(spec):
             kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
-            labelled = labelled_cases([*kept, *incoming])
+            labelled = labelled_cases([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
             check_updates = revalidated(spec, current, labelled)

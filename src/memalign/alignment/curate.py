@@ -7,6 +7,7 @@ from __future__ import annotations
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.learned_checks import labelled_cases, uses_checks
 from memalign.checks import explain, validate
+from memalign.checks import pairwise as pairs
 from memalign.errors import (
     DependencyError,
     InputError,
@@ -14,6 +15,7 @@ from memalign.errors import (
     ModelAssetError,
     NotFoundError,
 )
+from memalign.judge_spec import Pairwise
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
@@ -74,13 +76,23 @@ def _validated(engine: JudgeEngine, check: Check) -> Check:
     spec = engine.spec
     if not uses_checks(spec):
         raise InputError(
-            "checks need a judge with labels (and MemoryConfig.checks on)", field="check"
+            "checks need a judge with labels or pairwise (and MemoryConfig.checks on)",
+            field="check",
         )
-    try:
-        label = str(spec.output.coerce(check.label))
-    except LabelError as exc:
-        raise InputError(exc.reason, field="check") from None
-    labelled = labelled_cases(engine.store.get_records(engine.judge_id))
+    if isinstance(spec.output, Pairwise):
+        # A check on a pairwise judge looks at one candidate: it wins or it loses.
+        label = check.label.strip().casefold()
+        if label not in pairs.LABELS:
+            raise InputError(
+                f"a pairwise judge's check implies wins or loses, not {check.label!r}",
+                field="check",
+            )
+    else:
+        try:
+            label = str(spec.output.coerce(check.label))
+        except LabelError as exc:
+            raise InputError(exc.reason, field="check") from None
+    labelled = labelled_cases(engine.store.get_records(engine.judge_id), spec)
     return validate(
         check.model_copy(update={"label": label}), labelled, spec.memory.check_min_bound
     )

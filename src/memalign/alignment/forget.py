@@ -101,7 +101,7 @@ def _recount_checks(
     ]
     if not current:
         return
-    labelled = labelled_cases([r for r in store.get_records(judge_id) if r.id not in gone])
+    labelled = labelled_cases([r for r in store.get_records(judge_id) if r.id not in gone], spec)
     for guideline, vector in revalidated(spec, current, labelled):
         rewritten[guideline.id] = (guideline, vector)
     plan.rewrite = list(rewritten.values())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memalign.checks import Labelled, candidate_terms, explain, mine_checks, validate
-from memalign.judge_spec import JudgeSpec, Labels
+from memalign.checks import Labelled, candidate_terms, explain, mine_checks, named_by, validate
+from memalign.checks import pairwise as pairs
+from memalign.judge_spec import JudgeSpec, Labels, Pairwise
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
 from memalign.records import Feedback, Guideline, utcnow
@@ -18,10 +19,19 @@ Item = tuple[Guideline, Vector | None]
 
 
 def uses_checks(spec: JudgeSpec) -> bool:
-    return spec.memory.checks and isinstance(spec.output, Labels)
+    return spec.memory.checks and isinstance(spec.output, Labels | Pairwise)
 
 
-def labelled_cases(records: Sequence[Feedback]) -> list[Labelled]:
+def labelled_cases(records: Sequence[Feedback], spec: JudgeSpec) -> list[Labelled]:
+    """What checks are validated on: each labelled record; for a pairwise judge, each
+    candidate of each record with a winner, labelled wins or loses."""
+    if isinstance(spec.output, Pairwise):
+        return [
+            labelled
+            for r in records
+            if r.label is not None
+            for labelled in pairs.labelled_candidates(r.case, str(r.label))
+        ]
     return [(r.case, str(r.label)) for r in records if r.label is not None]
 
 
@@ -58,10 +68,10 @@ def mined(
     known = [g.check for g, _ in guidelines if g.check is not None]
     notes = [r.feedback for r in batch if r.feedback]
     found = mine_checks(notes, labelled, spec.memory.check_min_bound, known=known)
-    named = {r.id: candidate_terms(r.feedback) for r in batch if r.feedback}
+    named = {r.id: (candidate_terms(r.feedback), r.feedback) for r in batch if r.feedback}
     items: list[Item] = []
     for check in found:
-        sources = [rid for rid, terms in named.items() if check.term in terms]
+        sources = [rid for rid, (terms, text) in named.items() if named_by(check, terms, text)]
         guideline = Guideline(
             id=new_guideline_id(), text=explain(check), sources=sources, origin="check", check=check
         )

@@ -5,7 +5,7 @@ out. A validated check can decide a verdict without a model call.
 Why literal terms, and how validation guards against luck: design/checks.md."""
 
 from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
-from memalign.checks.mining import candidate_terms, mine_checks
+from memalign.checks.mining import candidate_terms, mine_checks, named_by
 from memalign.checks.syntax import parse_condition, spell_condition
 from memalign.checks.validation import (
     MIN_SUPPORT,
@@ -27,6 +27,7 @@ __all__ = [
     "lower_bound",
     "match",
     "mine_checks",
+    "named_by",
     "parse_condition",
     "revalidate",
     "scoped_text",

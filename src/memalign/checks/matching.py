@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from memalign.patterns import search
-from memalign.records import Case, Check, CheckField, Predicate
+from memalign.patterns import find_all, search
+from memalign.records import Case, Check, CheckField, Place, Predicate
 
 Span = tuple[int, int]
 
@@ -52,12 +52,37 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _find(where: Predicate, text: str) -> Span | None:
+def _find(where: Predicate, text: str, case: Case) -> Span | None:
     lowered = text.lower()
+    if where.within is not None:
+        return _uncopied(where, lowered, _place_text(case, where.within).lower())
     if where.pattern:
         return search(where.term, lowered)
     at = lowered.find(where.term)
     return None if at < 0 else (at, at + len(where.term))
+
+
+def _matches(where: Predicate, text: str) -> list[Span]:
+    if where.pattern:
+        return find_all(where.term, text)
+    spans, at = [], text.find(where.term)
+    while at >= 0:
+        spans.append((at, at + len(where.term)))
+        at = text.find(where.term, at + len(where.term))
+    return spans
+
+
+def _uncopied(where: Predicate, text: str, source: str) -> Span | None:
+    """The first match in ``text`` that is not also a match in ``source``."""
+    copied = {source[start:end] for start, end in _matches(where, source)}
+    return next(((s, e) for s, e in _matches(where, text) if text[s:e] not in copied), None)
+
+
+def _place_text(case: Case, place: Place) -> str:
+    value = getattr(case, place.field)
+    if place.key is None:
+        return _as_text(value)
+    return _as_text(value.get(place.key) if isinstance(value, dict) else None)
 
 
 def scoped_text(case: Case, where: Predicate) -> str:
@@ -68,7 +93,7 @@ def scoped_text(case: Case, where: Predicate) -> str:
 def holds(where: Predicate, case: Case) -> bool:
     """Whether the predicate holds on ``case``: its term found (or, absent, not found)."""
     text, _ = _scope(case, where)
-    return (_find(where, text) is not None) == where.present
+    return (_find(where, text, case) is not None) == where.present
 
 
 def match(check: Check, case: Case) -> tuple[bool, Span | None]:
@@ -79,7 +104,7 @@ def match(check: Check, case: Case) -> tuple[bool, Span | None]:
     if check.when is not None and not holds(check.when, case):
         return False, None
     text, offset = _scope(case, check)
-    found = _find(check, text)
+    found = _find(check, text, case)
     fires = (found is not None) == check.present
     if not fires or found is None or offset is None:
         return fires, None
@@ -92,6 +117,13 @@ def describe(where: Predicate) -> str:
     place = f"the {where.field}" if where.key is None else f"{where.field}.{where.key}"
     if where.part != "all":
         place = f"the {where.part.replace('_', ' ')} of {place}"
+    if where.within is not None:
+        source = f"the {where.within.field}"
+        if where.within.key is not None:
+            source = f"{where.within.field}.{where.within.key}"
+        if where.present:
+            return f"a match of {what} in {place} is not copied from {source}"
+        return f"every match of {what} in {place} is copied from {source}"
     return f"{what} is {'in' if where.present else 'missing from'} {place}"
 
 

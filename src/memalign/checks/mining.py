@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from memalign.checks.matching import match, scoped_text
+from memalign.checks.matching import holds, match, scoped_text
 from memalign.checks.validation import MIN_SUPPORT, Labelled, wilson_lower_bound
-from memalign.records import Check, CheckField, CheckPart, Predicate
+from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
 _QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019\n]{2,60})[\"'`\u201d\u2019]")
@@ -24,6 +24,9 @@ FIELDS: tuple[CheckField, ...] = ("outputs", "inputs")
 # (a reply prefix in the subject, a line that must close the email).
 PARTS: tuple[CheckPart, ...] = ("all", "first_line", "last_line")
 MAX_NEW = 20
+# A figure as experts quote it: 39%, 2,382, 388.5 (matched whole, so 388 is not 388.5).
+NUMBER = r"\d+(?:[.,]\d+)*%?"
+_DIGIT = re.compile(r"\d")
 STOPWORDS = frozenset(
     [
         "a",
@@ -168,13 +171,10 @@ def mine_checks(
     known: Sequence[Check] = (),
 ) -> list[Check]:
     """New validated checks from ``feedback``, none repeating a ``known`` one."""
-    seen = {_identity(c) for c in known}
-    # A new check firing on exactly the records a known one fires on adds nothing.
-    covered = {_signature(c, labelled) for c in known}
+    miner = _Miner(labelled, min_bound, known)
     terms: set[str] = set()
     for text in feedback:
         terms |= candidate_terms(text)
-    labels = [label for _, label in labelled]
     # Each place a check may look, as lowercased text per record, computed once.
     places = {
         (field, part): [scoped_text(case, Predicate(term="?", field=field, part=part)).lower()
@@ -182,40 +182,81 @@ def mine_checks(
         for field in FIELDS
         for part in PARTS
     }  # fmt: skip
-    kept: dict[tuple[int, ...], Check] = {}
     for term in sorted(terms):
         for (field, part), texts in places.items():
             found = [term in text for text in texts]
-            if not any(found):
-                continue  # named by the expert, never in a case: nothing to look for
-            for present in (True, False):
-                fired = [label for hit, label in zip(found, labels, strict=True) if hit == present]
-                if len(fired) < MIN_SUPPORT:
-                    continue
-                label = max(sorted(set(fired)), key=fired.count)
-                hits = fired.count(label)
-                if wilson_lower_bound(hits, len(fired)) < min_bound:
-                    continue
-                check = Check(
-                    term=term,
-                    label=label,
-                    present=present,
-                    field=field,
-                    part=part,
-                    fires=len(fired),
-                    hits=hits,
-                    active=True,
-                )
-                if _identity(check) in seen:
-                    continue
-                signature = tuple(i for i, hit in enumerate(found) if hit == present)
-                if signature in covered:
-                    continue
-                best = kept.get(signature)
-                if best is None or _rank(check) > _rank(best):
-                    kept[signature] = check
-    ranked = sorted(kept.values(), key=_rank, reverse=True)
-    return ranked[:MAX_NEW]
+            if any(found):  # named by the expert and found in a case: worth trying
+                miner.consider(Predicate(term=term, field=field, part=part), found)
+    if any(_DIGIT.search(text) for text in feedback):
+        # The experts quote figures: try "a number in the outputs not copied from the input".
+        for place in _text_inputs(labelled):
+            probe = Predicate(term=NUMBER, pattern=True, within=place)
+            miner.consider(probe, [holds(probe, case) for case, _ in labelled])
+    return miner.best()
+
+
+def named_by(check: Check, terms: set[str], feedback: str) -> bool:
+    """Whether an expert's ``feedback`` (with its candidate ``terms``) is a source of the
+    mined ``check``: it named the term, or, for a check on copied figures, quoted one."""
+    if check.within is not None and check.term == NUMBER:
+        return _DIGIT.search(feedback) is not None
+    return check.term in terms
+
+
+class _Miner:
+    """Keeps the candidates the labelled records bear out; of those firing on the same
+    records, the best supported and simplest."""
+
+    def __init__(self, labelled: Sequence[Labelled], min_bound: float, known: Sequence[Check]):
+        self.labels = [label for _, label in labelled]
+        self.min_bound = min_bound
+        self.seen = {_identity(c) for c in known}
+        # A new check firing on exactly the records a known one fires on adds nothing.
+        self.covered = {_signature(c, labelled) for c in known}
+        self.kept: dict[tuple[int, ...], Check] = {}
+
+    def consider(self, where: Predicate, found: Sequence[bool]) -> None:
+        """``where`` (as found, present) and its negation, on the records ``found`` marks."""
+        for present in (True, False):
+            fired = [label for hit, label in zip(found, self.labels, strict=True)
+                     if hit == present]  # fmt: skip
+            if len(fired) < MIN_SUPPORT:
+                continue
+            label = max(sorted(set(fired)), key=fired.count)
+            hits = fired.count(label)
+            if wilson_lower_bound(hits, len(fired)) < self.min_bound:
+                continue
+            check = Check(
+                **where.model_dump(exclude={"present"}),
+                present=present,
+                label=label,
+                fires=len(fired),
+                hits=hits,
+                active=True,
+            )
+            signature = tuple(i for i, hit in enumerate(found) if hit == present)
+            if _identity(check) in self.seen or signature in self.covered:
+                continue
+            best = self.kept.get(signature)
+            if best is None or _rank(check) > _rank(best):
+                self.kept[signature] = check
+
+    def best(self) -> list[Check]:
+        return sorted(self.kept.values(), key=_rank, reverse=True)[:MAX_NEW]
+
+
+def _text_inputs(labelled: Sequence[Labelled]) -> list[Place]:
+    """The inputs a text could be copied from: each named input that is text in every record,
+    or the inputs as a whole when they are one text."""
+    cases = [case for case, _ in labelled]
+    if cases and all(isinstance(case.inputs, str) for case in cases):
+        return [Place(field="inputs")]
+    keys: set[str] | None = None
+    for case in cases:
+        inputs = case.inputs if isinstance(case.inputs, dict) else {}
+        named = {k for k, v in inputs.items() if isinstance(k, str) and isinstance(v, str)}
+        keys = named if keys is None else keys & named
+    return [Place(field="inputs", key=key) for key in sorted(keys or ())]
 
 
 def _signature(check: Check, labelled: Sequence[Labelled]) -> tuple[int, ...]:
@@ -231,6 +272,7 @@ def _identity(check: Check) -> tuple[object, ...]:
         check.key,
         check.part,
         check.pattern,
+        check.within,
         check.when,
     )
 

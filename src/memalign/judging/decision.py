@@ -12,8 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from memalign.checks import match
+from memalign.checks import pairwise as pairs
 from memalign.errors import SpecError
-from memalign.judge_spec import FloatScore, Labels, OutputType, Scale, Value
+from memalign.judge_spec import FloatScore, Labels, OutputType, Pairwise, Scale, Value
 from memalign.records import Case, CheckHit, Example, Guideline
 
 # The newest calibrated examples a threshold or blend is fitted on: the freshest evidence of how
@@ -244,22 +245,36 @@ def fit_rules(
     return fit_threshold(output, evidence), fitted
 
 
-def checks_fired(checks: Sequence[Guideline], case: Case) -> list[CheckHit]:
-    """The validated checks that fire on ``case``, with where their term was found."""
+def checks_fired(
+    checks: Sequence[Guideline], case: Case, output: OutputType | None = None
+) -> list[CheckHit]:
+    """The validated checks that fire on ``case`` (on each candidate, for a pairwise judge),
+    with where their term was found."""
+    active = [(g, g.check) for g in checks if g.check is not None and g.check.active]
+    sides: dict[str | None, Case] = {None: case}
+    if isinstance(output, Pairwise):
+        sides = dict(pairs.candidates(case).items())
     hits = []
-    for guideline in checks:
-        check = guideline.check
-        if check is None or not check.active:
-            continue
-        fires, span = match(check, case)
-        if fires:
-            hits.append(
-                CheckHit(guideline_id=guideline.id, label=check.label, field=check.field, span=span)
-            )
+    for side, one in sides.items():
+        for guideline, check in active:
+            fires, span = match(check, one)
+            if fires:
+                hits.append(
+                    CheckHit(
+                        guideline_id=guideline.id,
+                        label=check.label,
+                        field=check.field,
+                        span=span,
+                        candidate=side,
+                    )
+                )
     return hits
 
 
-def decided_by_checks(hits: Sequence[CheckHit]) -> str | None:
-    """The label validated checks agree on, if any fired and none disagrees."""
+def decided_by_checks(hits: Sequence[CheckHit], output: OutputType | None = None) -> str | None:
+    """The label validated checks agree on, if any fired and none disagrees; for a pairwise
+    judge, the candidate they set above the other."""
+    if isinstance(output, Pairwise):
+        return pairs.pick(hits)
     labels = {hit.label for hit in hits}
     return labels.pop() if len(labels) == 1 else None

@@ -246,8 +246,9 @@ class JudgeEngine:
             cached = self.store.cached_verdict(self.judge_id, snapshot.version, key)
             if cached is not None:
                 return cached.model_copy(update={"usage": type(cached.usage)()})
-        fired = checks_fired(snapshot.checks, case) if snapshot.checks else []
-        decided = decided_by_checks(fired) if self.spec.memory.checks_decide else None
+        output = self.spec.output
+        fired = checks_fired(snapshot.checks, case, output) if snapshot.checks else []
+        decided = decided_by_checks(fired, output) if self.spec.memory.checks_decide else None
         if decided is not None:
             verdict = self._by_checks(case, snapshot, fired, decided)
             if self.use_cache and not exclude and rationale:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from memalign.checks import field_text
+from memalign.checks import pairwise as pairs
 from memalign.records import Case, CheckField, CheckHit, Guideline
 
 # (text, matched): a run of the field's text, and whether a check's term is there.
@@ -121,10 +122,15 @@ def fired_checks(
         check = guideline.check if guideline is not None else None
         found = None
         text = field_text(case, hit.field)
+        if hit.candidate is not None:
+            # On a pairwise judge the span is in that candidate's text: the excerpt shows it
+            # there, and nothing is marked in the pair's combined text.
+            one = pairs.candidates(case).get(hit.candidate)
+            text = field_text(one, hit.field) if one is not None else ""
         if hit.span is not None:
             literal = check.term if check is not None and not check.pattern else None
             found = original_span(text, hit.span, literal)
-        if found is not None:
+        if found is not None and hit.candidate is None:
             spans.setdefault(hit.field, []).append(found)
         listed.append(
             FiredCheck(hit, guideline, excerpt(text, found) if found is not None else None)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from memalign.checks import pairwise as pairs
 from memalign.records import CheckHit, Feedback, Verdict
 from memalign.web.queue import QueuedCase, case_hash
 
@@ -95,7 +96,7 @@ class Item:
 def checks_contradict(verdict: Verdict | None) -> bool:
     if verdict is None or not verdict.ok or verdict.value is None:
         return False
-    return any(hit.label != str(verdict.value) for hit in verdict.checks)
+    return any(pairs.contradicts(hit, str(verdict.value)) for hit in verdict.checks)
 
 
 def uncertainty(verdict: Verdict | None) -> float:
