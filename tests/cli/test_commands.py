@@ -302,6 +302,10 @@ def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str)
                         r"^subject:\s*(re|fwd?):", "--pattern", "--part", "first_line",
                         "--implies", "fail", "--json").output)["check"]  # fmt: skip
     assert pattern["pattern"] is True and pattern["term"] == r"^subject:\s*(re|fwd?):"
+    copied = _json(cli("guideline", "add", judge, "Figures are copied exactly.", "--check",
+                       r"\d+(?:[.,]\d+)*%?", "--pattern", "--within", "inputs.source_text",
+                       "--implies", "fail", "--json").output)["check"]  # fmt: skip
+    assert copied["within"] == {"field": "inputs", "key": "source_text"}
     before = cli("memory", judge, "--json").output
     for bad, field in [
         (["--check", "(re", "--pattern", "--implies", "fail"], "--check"),  # RE2 refuses it
@@ -309,6 +313,7 @@ def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str)
         (["--check", "x", "--implies", "fail", "--when", "region=UK"], "--when"),
         (["--check", "x", "--implies", "fail", "--when", "inputs.region"], "--when"),
         (["--part", "first_line"], "--check"),  # a place with no check
+        (["--check", "x", "--implies", "fail", "--within", "source.text"], "--within"),
     ]:
         refused = cli("guideline", "add", judge, "x", *bad, "--json")
         assert refused.exit_code == 2, bad

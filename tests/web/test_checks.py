@@ -233,7 +233,18 @@ def test_a_check_is_set_changed_and_removed_from_the_memory_page(
     text = page.get("/judges/support/memory").text
     assert "where &#39;bug 3&#39; is in the inputs" in text  # explained, escaped
     assert 'value="inputs=bug 3"' in text  # the form shows the condition to edit
-    for bad in ({"term": "(a", "pattern": "1"}, {"term": "x", "when": "nowhere=1"}, {"term": ""}):
+    within = page.post(url, {"action": "set", "label": "Fail", "term": r"\d+", "pattern": "1",
+                             "within": "inputs"})  # fmt: skip
+    assert within.status_code == 303
+    assert "and not copied from inputs" in page.get("/judges/support/memory").text
+    check = next(g for g in judge.guidelines() if g.id == rule.id).check
+    bad_forms = (
+        {"term": "(a", "pattern": "1"},
+        {"term": "x", "when": "nowhere=1"},
+        {"term": ""},
+        {"term": "x", "within": "nowhere"},
+    )
+    for bad in bad_forms:
         refused = page.post(url, {"action": "set", "label": "Fail", **bad})
         assert refused.status_code == 400, bad
     assert next(g for g in judge.guidelines() if g.id == rule.id).check == check  # unchanged

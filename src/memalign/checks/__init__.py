@@ -6,7 +6,7 @@ Why literal terms, and how validation guards against luck: design/checks.md."""
 
 from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
 from memalign.checks.mining import candidate_terms, mine_checks, named_by
-from memalign.checks.syntax import parse_condition, spell_condition
+from memalign.checks.syntax import parse_condition, parse_place, spell_condition
 from memalign.checks.validation import (
     MIN_SUPPORT,
     Labelled,
@@ -29,6 +29,7 @@ __all__ = [
     "mine_checks",
     "named_by",
     "parse_condition",
+    "parse_place",
     "revalidate",
     "scoped_text",
     "spell_condition",

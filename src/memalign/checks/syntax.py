@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from memalign.records import CheckField, Predicate
+from memalign.records import CheckField, Place, Predicate
 
 
 def parse_condition(text: str) -> Predicate:
@@ -15,11 +15,17 @@ def parse_condition(text: str) -> Predicate:
     where = where.removesuffix("!").strip()
     if not equals or not term.strip() or not where:
         raise ValueError(f"expected FIELD[.KEY]=TERM or FIELD[.KEY]!=TERM, got {text!r}")
-    field, _, key = where.partition(".")
+    place = parse_place(where)
+    return Predicate(term=term.strip(), present=present, field=place.field, key=place.key)
+
+
+def parse_place(text: str) -> Place:
+    """``inputs.source_text`` (or a bare field) → the place; ValueError saying what is wrong."""
+    field, _, key = text.strip().partition(".")
     fields = get_args(CheckField)
     if field not in fields:
         raise ValueError(f"unknown field {field!r}: one of {', '.join(fields)}")
-    return Predicate(term=term.strip(), present=present, field=field, key=key or None)
+    return Place(field=field, key=key or None)
 
 
 def spell_condition(condition: Predicate) -> str:

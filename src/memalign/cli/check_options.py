@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from memalign.checks import parse_condition
+from memalign.checks import parse_condition, parse_place
 from memalign.errors import InputError
-from memalign.records import Check, CheckField, CheckPart, Predicate
+from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 CheckOpt = Annotated[
     str | None,
@@ -48,6 +48,14 @@ PatternOpt = Annotated[
         "plain text.",
     ),
 ]
+WithinOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--within",
+        help="Fire on a match of the --check term (or --pattern) that is not copied from this "
+        "place, FIELD[.KEY] (e.g. inputs.source_text): an altered figure or name.",
+    ),
+]
 WhenOpt = Annotated[
     str | None,
     typer.Option(
@@ -68,13 +76,14 @@ def build_check(
     part: CheckPart,
     pattern: bool,
     when: str | None,
+    within: str | None = None,
 ) -> Check | None:
     """The check the options spell, or None when they spell none; InputError naming the
     option that is wrong."""
     if check is None and implies is None:
-        if key is not None or part != "all" or pattern or when is not None or absent:
+        if key is not None or part != "all" or pattern or absent or when or within:
             raise InputError(
-                "--absent, --key, --part, --pattern and --when describe a --check",
+                "--absent, --key, --part, --pattern, --when and --within describe a --check",
                 field="--check",
             )
         return None
@@ -86,6 +95,12 @@ def build_check(
             condition = parse_condition(when)
         except ValueError as exc:
             raise InputError(_reason(exc), field="--when") from None
+    place: Place | None = None
+    if within is not None:
+        try:
+            place = parse_place(within)
+        except ValueError as exc:
+            raise InputError(_reason(exc), field="--within") from None
     try:
         return Check(
             term=check,
@@ -96,6 +111,7 @@ def build_check(
             part=part,
             pattern=pattern,
             when=condition,
+            within=place,
         )
     except ValidationError as exc:
         raise InputError(_reason(exc), field="--check") from None

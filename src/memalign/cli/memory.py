@@ -19,6 +19,7 @@ from memalign.cli.check_options import (
     PartOpt,
     PatternOpt,
     WhenOpt,
+    WithinOpt,
     build_check,
 )
 from memalign.cli.common import (
@@ -131,6 +132,7 @@ def add(
     part: PartOpt = "all",
     pattern: PatternOpt = False,
     when: WhenOpt = None,
+    within: WithinOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -141,7 +143,15 @@ def add(
     precision must reach the judge's check_min_bound) and, while it holds, decides the verdicts
     it fires on without a model call. `memalign memory` shows its figures."""
     built = build_check(
-        check, implies, absent=absent, field=field, key=key, part=part, pattern=pattern, when=when
+        check,
+        implies,
+        absent=absent,
+        field=field,
+        key=key,
+        part=part,
+        pattern=pattern,
+        when=when,
+        within=within,
     )
     judge = open_judge(store_for(store), name, "fake")
     _show(judge.add_guideline(text, pinned=pin, check=built), as_json, "added")
@@ -160,6 +170,7 @@ def set_check(
     part: PartOpt = "all",
     pattern: PatternOpt = False,
     when: WhenOpt = None,
+    within: WithinOpt = None,
     remove: Annotated[
         bool, typer.Option("--remove", help="Remove the guideline's check; its words stay.")
     ] = False,
@@ -171,7 +182,15 @@ def set_check(
     The check is spelled as in `guideline add` and validated on the labelled records before
     it acts."""
     built = build_check(
-        check, implies, absent=absent, field=field, key=key, part=part, pattern=pattern, when=when
+        check,
+        implies,
+        absent=absent,
+        field=field,
+        key=key,
+        part=part,
+        pattern=pattern,
+        when=when,
+        within=within,
     )
     if (built is None) == (not remove):
         raise InputError("give either --check TERM --implies LABEL or --remove", field="--check")

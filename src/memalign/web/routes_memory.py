@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from memalign.alignment.learned_checks import uses_checks
-from memalign.checks import parse_condition
+from memalign.checks import parse_condition, parse_place
 from memalign.errors import InputError
 from memalign.judge import Judge
 from memalign.judge_spec import Labels
-from memalign.records import Check, ForgetReport, Guideline, Predicate
+from memalign.records import Check, ForgetReport, Guideline, Place, Predicate
 from memalign.web.app import Context
 from memalign.web.routes_review import queue_url
 from memalign.web.security import checked_form
@@ -41,6 +41,12 @@ def check_from_form(form: Mapping[str, Any]) -> Check:
             condition = parse_condition(text("when"))
         except ValueError as exc:
             raise InputError(_reason(exc), field="when") from None
+    place: Place | None = None
+    if text("within"):
+        try:
+            place = parse_place(text("within"))
+        except ValueError as exc:
+            raise InputError(_reason(exc), field="within") from None
     try:
         return Check.model_validate(
             {
@@ -52,6 +58,7 @@ def check_from_form(form: Mapping[str, Any]) -> Check:
                 "part": text("part") or "all",
                 "pattern": bool(form.get("pattern")),
                 "when": condition,
+                "within": place,
             }
         )
     except ValidationError as exc:
