@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from memalign.checks import explain, mine_checks
+from memalign.checks import pairwise as pairs
 from memalign.evaluation.metrics import balanced_accuracy, ccc
+from memalign.judge_spec import Pairwise
+from memalign.judging.decision import checks_fired, decided_by_checks
 from memalign.models import get_embedder
 from memalign.prompts.rendering import example_key
-from memalign.records import Case, Feedback
+from memalign.records import Feedback, Guideline
 from memalign_bench.curves import shard_order
 from memalign_bench.datasets import DATASETS
 from memalign_bench.signals import check_vote, fit_logistic, fit_ridge, with_bias
@@ -137,22 +140,28 @@ def _binary(
     labelled = [(r.case, label) for r, label in zip(seen, y_seen, strict=True)]
     checks = mine_checks([r.feedback for r in seen if r.feedback], labelled, BOUND)
     votes = [check_vote(checks, r.case, first) for r in test]
-    checks_only = [None if v is None else (first if v >= 0 else labels[1]) for v in votes]
+    # As the product decides: the label every validated check that fires agrees on.
+    held = [Guideline(id=f"c{i}", text=explain(c), check=c) for i, c in enumerate(checks)]
+    checks_only = [decided_by_checks(checks_fired(held, r.case)) for r in test]
     checks_then_lr = [c if c is not None else m for c, m in zip(checks_only, lr, strict=True)]
+    checks_then_llm = [
+        c if c is not None else m for c, m in zip(checks_only, threshold, strict=True)
+    ]
     summed = []
     for p, z, v in zip(p_first, lr_logit, votes, strict=True):
         total = z + (0.0 if p is None else _logit(p) - _logit(cut))
         if v is not None:
             total += 4 * v  # a validated check outweighs the two soft signals
         summed.append(first if total >= 0 else labels[1])
-    coverage = sum(v is not None for v in votes)
+    coverage = sum(c is not None for c in checks_only)
     rows = [
         ("LLM, argmax", argmax),
         (f"LLM, threshold (stored cut {cut:.3f})", threshold),
         ("retrieved examples' vote (k=5)", vote),
         (f"embedding logistic regression (L2 {l2})", lr),
         (f"embedding least squares on ±1 (L2 {ridge_l2})", ridge),
-        (f"checks only ({len(checks)} kept; fire on {coverage}/{len(test)})", checks_only),
+        (f"checks only ({len(checks)} kept; decide {coverage}/{len(test)})", checks_only),
+        ("checks, else the LLM threshold (the product's default)", checks_then_llm),
         ("checks, else embedding LR", checks_then_lr),
         ("checks + embedding LR + LLM threshold (summed log-odds)", summed),
     ]
@@ -209,26 +218,25 @@ def _pairwise(
     w = fit_logistic(x, np.concatenate([y, 1 - y]), 0.1)
     lr = ["A" if float(d @ w) >= 0 else "B" for d in d_test]
 
-    # A term the expert named, found in exactly one candidate, marks it the loser or winner.
-    labelled: list[tuple[Case, str]] = []
-    for r in seen:
-        winner = str(r.label).upper()
-        for side in ("A", "B"):
-            text = str(r.outputs[side])  # type: ignore[index]
-            labelled.append((Case(outputs=text), "wins" if side == winner else "loses"))
+    # The product's own path: each candidate of each record labelled wins or loses, checks
+    # mined from the feedback (terms, and figures not copied from the source), the pair
+    # decided when the checks set one candidate above the other.
+    labelled = [
+        one for r in seen for one in pairs.labelled_candidates(r.case, str(r.label).upper())
+    ]
     checks = mine_checks([r.feedback for r in seen if r.feedback], labelled, BOUND)
-    picked: list[str | None] = []
-    for r in test:
-        a = check_vote(checks, Case(outputs=str(r.outputs["A"])), "wins")  # type: ignore[index]
-        b = check_vote(checks, Case(outputs=str(r.outputs["B"])), "wins")  # type: ignore[index]
-        score = (a or 0.0) - (b or 0.0)
-        picked.append(None if score == 0 else ("A" if score > 0 else "B"))
+    held = [Guideline(id=f"c{i}", text=explain(c), check=c) for i, c in enumerate(checks)]
+    picked: list[str | None] = [
+        decided_by_checks(checks_fired(held, r.case, Pairwise()), Pairwise()) for r in test
+    ]
     then_lr = [c if c is not None else m for c, m in zip(picked, lr, strict=True)]
+    then_llm = [c if c is not None else m for c, m in zip(picked, argmax, strict=True)]
     coverage = sum(p is not None for p in picked)
     rows = [
         ("LLM, argmax", argmax),
         ("embedding logistic regression on A−B", lr),
         (f"checks only ({len(checks)} kept; decide {coverage}/{len(test)})", picked),
+        ("checks, else the LLM (the product's default)", then_llm),
         ("checks, else embedding LR", then_lr),
     ]
     return [f"| {label} | {_split_scores(balanced_accuracy, pred, y_test, phrasing)} |"
