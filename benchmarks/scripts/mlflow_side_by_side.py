@@ -361,7 +361,13 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=10)
     parser.add_argument("--forget", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}"
+    )
     args = parser.parse_args()
+    systems = [s for s in args.systems.split(",") if s]
+    if set(systems) - set(SYSTEMS):
+        parser.error(f"--systems: one or more of {', '.join(SYSTEMS)}")
 
     out = args.out.resolve() if args.out is not None else None
     work = Path(tempfile.mkdtemp(prefix="mlflow-side-by-side-"))
@@ -370,6 +376,9 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ["MEMALIGN_CONFIG"] = str(work / "none.toml")
+    # A 1.5B on a CPU takes minutes over a long reflection prompt: memalign's 60 s default
+    # would abandon it (MLflow's own client waits for it).
+    os.environ.setdefault("MEMALIGN_TIMEOUT", "900")
     if args.model == "fake":
         embed: Any = HashEmbedder()
     else:
@@ -402,7 +411,17 @@ def main() -> None:
         "more": ids[args.train : need],
         "test": ids[need:],
     }
-    results = {system: measure(system, args, ctx) for system in SYSTEMS}
+    results: dict[str, Any] = {}
+    partial = (
+        None
+        if out is None
+        else out / f"{args.dataset}-{'fake' if args.model == 'fake' else 'model'}.partial.json"
+    )
+    for system in systems:
+        results[system] = measure(system, args, ctx)
+        if partial is not None:  # a long local run keeps what each system measured
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps({"steps": ctx["rows"], "results": results}, indent=2))
     endpoint.close()
     report = {
         "command": "benchmarks/scripts/mlflow_side_by_side.py "
