@@ -25,9 +25,10 @@ from memalign.checks import pairwise as pairs
 from memalign.evaluation.metrics import balanced_accuracy, ccc
 from memalign.judge_spec import Pairwise
 from memalign.judging.decision import checks_fired, decided_by_checks
+from memalign.judging.embedding_model import fit_embedding_model
 from memalign.models import get_embedder
 from memalign.prompts.rendering import example_key
-from memalign.records import Feedback, Guideline
+from memalign.records import Example, Feedback, Guideline
 from memalign_bench.curves import shard_order
 from memalign_bench.datasets import DATASETS
 from memalign_bench.signals import check_vote, fit_logistic, fit_ridge, with_bias
@@ -189,10 +190,19 @@ def _scale(
     w = fit_ridge(x_seen, y, l2)
     ridge = [float(np.clip(x @ w, 1, 5)) for x in x_test]
     both = [r if e is None else (r + e) / 2 for r, e in zip(ridge, expected, strict=True)]
+    # The product's own decision="embedding": its fit (L2 by 5-fold CV), its rounded verdict.
+    held = [Example(record_id=r.id, key_text="", case_text="", label=r.label) for r in seen]
+    fitted = fit_embedding_model(spec.output, held, x_seen[:, :-1].astype(np.float32))
+    product = (
+        [None] * len(test)
+        if fitted is None
+        else [float(fitted.predict(x[:-1].astype(np.float32))) for x in x_test]
+    )
     rows = [
         ("LLM, argmax", argmax),
         ("LLM, expected score", expected),
         (f"embedding ridge regression (L2 {l2})", ridge),
+        ("the product's decision=embedding (CV-chosen L2, rounded verdict)", product),
         ("mean of ridge and LLM expected score", both),
     ]
     return [f"| {label} | {_split_scores(ccc, pred, y_test, phrasing)} |" for label, pred in rows]
