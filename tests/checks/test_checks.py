@@ -146,6 +146,7 @@ def test_a_check_within_a_source_fires_on_what_was_not_copied() -> None:
     # Figures are compared whole: 38 is not copied just because the source has 38.6.
     assert match(altered, Case(inputs=source, outputs="38% voted."))[0]
     assert not match(altered, Case(inputs=source, outputs="No figures at all."))[0]
+    assert not match(altered, Case(inputs=source, outputs="Q3: 38.6% of 2,382."))[0]  # a name
     exact = altered.model_copy(update={"present": False, "label": "wins"})
     assert match(exact, Case(inputs=source, outputs="38.6% of 2,382."))[0]
     assert "is not copied from inputs.source_text" in explain(altered)

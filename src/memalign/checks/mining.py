@@ -24,8 +24,9 @@ FIELDS: tuple[CheckField, ...] = ("outputs", "inputs")
 # (a reply prefix in the subject, a line that must close the email).
 PARTS: tuple[CheckPart, ...] = ("all", "first_line", "last_line")
 MAX_NEW = 20
-# A figure as experts quote it: 39%, 2,382, 388.5 (matched whole, so 388 is not 388.5).
-NUMBER = r"\d+(?:[.,]\d+)*%?"
+# A figure as experts quote it: 39%, 2,382, 388.5 (matched whole, so 388 is not 388.5; and
+# standing alone, so the 3 of "Q3" is not a figure).
+NUMBER = r"\b\d+(?:[.,]\d+)*%?"
 _DIGIT = re.compile(r"\d")
 STOPWORDS = frozenset(
     [
