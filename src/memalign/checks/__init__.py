@@ -6,7 +6,7 @@ Why literal terms, and how validation guards against luck: design/checks.md."""
 
 from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
 from memalign.checks.mining import candidate_terms, mine_checks, named_by
-from memalign.checks.syntax import parse_condition, parse_place, spell_condition
+from memalign.checks.syntax import parse_condition, parse_place, spell_condition, spelled_check
 from memalign.checks.validation import (
     MIN_SUPPORT,
     Labelled,
@@ -33,6 +33,7 @@ __all__ = [
     "revalidate",
     "scoped_text",
     "spell_condition",
+    "spelled_check",
     "validate",
     "wilson_lower_bound",
 ]

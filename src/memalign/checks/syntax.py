@@ -3,9 +3,13 @@ is there) or ``FIELD[.KEY]!=TERM`` (it is not), e.g. ``inputs.audience_region=UK
 
 from __future__ import annotations
 
-from typing import get_args
+from collections.abc import Mapping
+from typing import Any, get_args
 
-from memalign.records import CheckField, Place, Predicate
+from pydantic import ValidationError
+
+from memalign.errors import InputError
+from memalign.records import Check, CheckField, Place, Predicate
 
 
 def parse_condition(text: str) -> Predicate:
@@ -32,3 +36,32 @@ def spell_condition(condition: Predicate) -> str:
     """The one-line spelling :func:`parse_condition` reads back."""
     where = condition.field if condition.key is None else f"{condition.field}.{condition.key}"
     return f"{where}{'=' if condition.present else '!='}{condition.term}"
+
+
+def spelled_check(
+    values: Mapping[str, Any], *, when: str | None, within: str | None, option: str = ""
+) -> Check:
+    """The check ``values`` spell (``Check`` fields) with its condition and source written as
+    one line each (:func:`parse_condition`, :func:`parse_place`). InputError naming the field
+    that is wrong, as ``option`` + its name (the CLI's ``--when``, a form's ``when``)."""
+    condition = None if not when else _parsed(parse_condition, when, f"{option}when")
+    place = None if not within else _parsed(parse_place, within, f"{option}within")
+    try:
+        return Check.model_validate({**values, "when": condition, "within": place})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] and option == "" else f"{option}check"
+        raise InputError(_reason(exc), field=field) from None
+
+
+def _parsed(parse: Any, text: str, field: str) -> Any:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise InputError(_reason(exc), field=field) from None
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+    return str(exc)

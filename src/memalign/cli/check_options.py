@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from memalign.checks import parse_condition, parse_place
+from memalign.checks import spelled_check
 from memalign.errors import InputError
-from memalign.records import Check, CheckField, CheckPart, Place, Predicate
+from memalign.records import Check, CheckField, CheckPart
 
 CheckOpt = Annotated[
     str | None,
@@ -89,35 +88,17 @@ def build_check(
         return None
     if check is None or implies is None:
         raise InputError("--check and --implies go together", field="--check")
-    condition: Predicate | None = None
-    if when is not None:
-        try:
-            condition = parse_condition(when)
-        except ValueError as exc:
-            raise InputError(_reason(exc), field="--when") from None
-    place: Place | None = None
-    if within is not None:
-        try:
-            place = parse_place(within)
-        except ValueError as exc:
-            raise InputError(_reason(exc), field="--within") from None
-    try:
-        return Check(
-            term=check,
-            label=implies,
-            present=not absent,
-            field=field,
-            key=key,
-            part=part,
-            pattern=pattern,
-            when=condition,
-            within=place,
-        )
-    except ValidationError as exc:
-        raise InputError(_reason(exc), field="--check") from None
-
-
-def _reason(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-    return str(exc)
+    return spelled_check(
+        {
+            "term": check,
+            "label": implies,
+            "present": not absent,
+            "field": field,
+            "key": key,
+            "part": part,
+            "pattern": pattern,
+        },
+        when=when,
+        within=within,
+        option="--",
+    )

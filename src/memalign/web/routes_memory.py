@@ -14,14 +14,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from memalign.alignment.learned_checks import uses_checks
-from memalign.checks import parse_condition, parse_place
+from memalign.checks import spelled_check
 from memalign.errors import InputError
 from memalign.judge import Judge
 from memalign.judge_spec import Labels
-from memalign.records import Check, ForgetReport, Guideline, Place, Predicate
+from memalign.records import Check, ForgetReport, Guideline
 from memalign.web.app import Context
 from memalign.web.routes_review import queue_url
 from memalign.web.security import checked_form
@@ -35,42 +34,16 @@ def check_from_form(form: Mapping[str, Any]) -> Check:
     def text(name: str) -> str:
         return str(form.get(name) or "").strip()
 
-    condition: Predicate | None = None
-    if text("when"):
-        try:
-            condition = parse_condition(text("when"))
-        except ValueError as exc:
-            raise InputError(_reason(exc), field="when") from None
-    place: Place | None = None
-    if text("within"):
-        try:
-            place = parse_place(text("within"))
-        except ValueError as exc:
-            raise InputError(_reason(exc), field="within") from None
-    try:
-        return Check.model_validate(
-            {
-                "term": text("term"),
-                "label": text("label") or "?",
-                "present": not form.get("absent"),
-                "field": text("field") or "outputs",
-                "key": text("key") or None,
-                "part": text("part") or "all",
-                "pattern": bool(form.get("pattern")),
-                "when": condition,
-                "within": place,
-            }
-        )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "check"
-        raise InputError(_reason(exc), field=field) from None
-
-
-def _reason(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-    return str(exc)
+    values = {
+        "term": text("term"),
+        "label": text("label") or "?",
+        "present": not form.get("absent"),
+        "field": text("field") or "outputs",
+        "key": text("key") or None,
+        "part": text("part") or "all",
+        "pattern": bool(form.get("pattern")),
+    }
+    return spelled_check(values, when=text("when"), within=text("within"))
 
 
 MAX_FORGET_IDS = 1000
