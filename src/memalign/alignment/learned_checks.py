@@ -66,9 +66,16 @@ def mined(
     """New check guidelines from the batch's feedback, citing the records whose words named
     the term."""
     known = [g.check for g, _ in guidelines if g.check is not None]
-    notes = [r.feedback for r in batch if r.feedback]
-    found = mine_checks(notes, labelled, spec.memory.check_min_bound, known=known)
+    # Each record's candidate terms, computed once: mining tries them all, and a mined check
+    # cites the records whose words named it.
     named = {r.id: (candidate_terms(r.feedback), r.feedback) for r in batch if r.feedback}
+    found = mine_checks(
+        [text for _, text in named.values()],
+        labelled,
+        spec.memory.check_min_bound,
+        known=known,
+        terms=set().union(*(terms for terms, _ in named.values())),
+    )
     items: list[Item] = []
     for check in found:
         sources = [rid for rid, (terms, text) in named.items() if named_by(check, terms, text)]

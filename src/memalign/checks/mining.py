@@ -170,12 +170,13 @@ def mine_checks(
     min_bound: float,
     *,
     known: Sequence[Check] = (),
+    terms: set[str] | None = None,
 ) -> list[Check]:
-    """New validated checks from ``feedback``, none repeating a ``known`` one."""
+    """New validated checks from ``feedback``, none repeating a ``known`` one. ``terms``: the
+    feedback's candidate terms, when the caller has them already (:func:`candidate_terms`)."""
     miner = _Miner(labelled, min_bound, known)
-    terms: set[str] = set()
-    for text in feedback:
-        terms |= candidate_terms(text)
+    if terms is None:
+        terms = set().union(*(candidate_terms(text) for text in feedback))
     # Each place a check may look, as lowercased text per record, computed once.
     places = {
         (field, part): [scoped_text(case, Predicate(term="?", field=field, part=part)).lower()
@@ -265,17 +266,9 @@ def _signature(check: Check, labelled: Sequence[Labelled]) -> tuple[int, ...]:
 
 
 def _identity(check: Check) -> tuple[object, ...]:
-    """What makes two checks the same test, their figures aside."""
-    return (
-        check.term,
-        check.present,
-        check.field,
-        check.key,
-        check.part,
-        check.pattern,
-        check.within,
-        check.when,
-    )
+    """What makes two checks the same test: where and what they look for, and when; not the
+    label they imply nor their figures."""
+    return (*(getattr(check, name) for name in Predicate.model_fields), check.when)
 
 
 def _rank(check: Check) -> tuple[float, int, bool]:
