@@ -270,8 +270,10 @@ class MemoryConfig:
     # labelled records at each alignment; a check is active while the one-sided 95% lower bound
     # of its precision reaches ``check_min_bound`` (0.75: about 9 of 9 records agreeing). When
     # ``checks_decide``, validated checks that fire and agree decide a verdict with no model
-    # call. Two or more labels only.
+    # call. Two or more labels only. With ``propose_checks`` the reflection call also proposes
+    # a pattern with each guideline (no extra call), validated like a mined check before use.
     checks: bool = True
+    propose_checks: bool = True
     checks_decide: bool = True
     check_min_bound: float = 0.75
     # Characters of each retrieved example's case shown to the judge (its label and feedback are

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from memalign.checks import (
+    adopt,
     candidate_terms,
     explain,
     match,
@@ -49,6 +50,37 @@ def test_validation_needs_support_and_a_lower_bound_not_just_precision() -> None
     )
     assert refuted.fires == 16 and not refuted.active
     assert "not active" in explain(refuted) and "10 of 16" in explain(refuted)
+
+
+def test_a_check_that_only_restates_the_base_rate_is_not_active() -> None:
+    # 18 of 20 records pass; "with" is absent from every failing one and 8 passing ones.
+    labelled = [*_labelled(2, 10), *[(Case(outputs=f"return {i}"), "Pass") for i in range(8)]]
+    common = Check(term="except:", present=False, label="Pass")
+    figures = validate(common, labelled, 0.6)
+    assert (figures.fires, figures.hits) == (18, 18)  # lower bound 0.87 beats 0.6 ...
+    assert validate(common, labelled * 3, 0.6).active  # ... and with more records, the rate
+    rare = [*_labelled(2, 40), *[(Case(outputs=f"return {i}"), "Pass") for i in range(40)]]
+    assert not validate(common, rare, 0.6).active  # 80 of 80 pass, as 80 of 82 records do
+
+
+def test_a_proposed_predicate_is_read_the_way_the_records_bear_out() -> None:
+    labelled = [
+        *_labelled(10, 10),
+        *[(Case(outputs=f"except: log({i})"), "Fail") for i in range(3)],
+    ]
+    # Proposed as "broken when missing", the records say the term's presence implies Fail.
+    check = adopt(Predicate(term="except:", present=False), labelled, 0.75)
+    assert check is not None and check.active
+    assert (check.present, check.label, check.fires, check.hits) == (True, "Fail", 13, 13)
+    # A term on both sides in equal measure is refuted either way.
+    mixed = [(Case(outputs=f"x = {i}"), "Fail" if i % 2 else "Pass") for i in range(20)]
+    assert adopt(Predicate(term="x ="), mixed, 0.75) is None
+    # Too few records to prove it, none against it: kept, inactive.
+    thin = adopt(Predicate(term="except:"), _labelled(2, 10), 0.75)
+    assert thin is not None and not thin.active and (thin.fires, thin.hits) == (2, 2)
+    # Found nowhere, it implies no label (and its absence, found everywhere, none either).
+    assert adopt(Predicate(term="never seen"), _labelled(3, 3), 0.75) is None
+    assert adopt(Predicate(term="never seen"), [], 0.75) is None
 
 
 def test_mining_keeps_the_experts_term_and_never_a_phrase_of_function_words() -> None:

@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memalign import Labels, Pairwise, ParseError, Scale
-from memalign.prompts.answers import parse_guidelines, parse_json_object, parse_verdict
+from memalign.prompts.answers import (
+    Proposal,
+    parse_guidelines,
+    parse_json_object,
+    parse_verdict,
+)
+from memalign.records import Predicate
 
 LABELS = Labels(("Pass", "Fail"))
 
@@ -47,13 +53,31 @@ def test_scale_and_pairwise_values() -> None:
 
 def test_guidelines_parse() -> None:
     text = '{"guidelines": [{"text": " Open  with an apology. ", "sources": ["r1"]}, {"x": 1}]}'
-    assert parse_guidelines(text) == [("Open with an apology.", ["r1"])]
+    assert parse_guidelines(text) == [Proposal("Open with an apology.", ["r1"])]
+
+
+def test_a_proposed_check_is_read_as_a_predicate_and_a_bad_one_drops_only_the_check() -> None:
+    check = (
+        '{"where": "first line of outputs", "pattern": "sorry|apolog", "broken_when": "missing"}'
+    )
+    text = (
+        '{"guidelines": ['
+        f'{{"text": "Open with an apology.", "sources": ["r1"], "check": {check}}},'
+        '{"text": "Quote the ticket.", "sources": ["r2"], "check": {"pattern": "(unclosed"}},'
+        '{"text": "Be kind.", "sources": ["r3"], "check": {"pattern": ""}}]}'
+    )
+    first, second, third = parse_guidelines(text)
+    assert first.check == Predicate(
+        term="sorry|apolog", pattern=True, part="first_line", present=False
+    )
+    assert second == Proposal("Quote the ticket.", ["r2"])
+    assert third.check is None
 
 
 def test_a_truncated_guidelines_answer_keeps_the_guidelines_written_in_full() -> None:
     full = '{"text": "State the total price.", "sources": ["r1", "r2"]}'
     cut = f'{{"guidelines": [{full}, {full},\n {{"text": "State the tot'
-    rule = ("State the total price.", ["r1", "r2"])
+    rule = Proposal("State the total price.", ["r1", "r2"])
     assert parse_guidelines(cut) == [rule, rule]
     assert parse_guidelines(f'{{"guidelines": [{full}') == [rule]
     with pytest.raises(ParseError):

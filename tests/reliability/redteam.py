@@ -97,7 +97,7 @@ class Recording:
         completion = self.provider.complete(request)
         if request.purpose in ("distill", "redistill"):
             with contextlib.suppress(ParseError):  # an unreadable answer proposes nothing
-                self.proposals += [text for text, _ in parse_guidelines(completion.text)]
+                self.proposals += [p.text for p in parse_guidelines(completion.text)]
         return completion
 
 

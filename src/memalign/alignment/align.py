@@ -14,7 +14,13 @@ from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
-from memalign.alignment.learned_checks import labelled_cases, mined, revalidated, uses_checks
+from memalign.alignment.learned_checks import (
+    adopted,
+    labelled_cases,
+    mined,
+    revalidated,
+    uses_checks,
+)
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
@@ -243,7 +249,11 @@ def align(
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
             check_updates = revalidated(spec, current, labelled)
-            check_updates += mined(spec, current, labelled, incoming)
+            proposals = adopted(spec, merged.proposed, current, labelled)
+            check_updates += proposals
+            # Mining knows the adopted checks, so it does not add the same test twice.
+            with_proposals = {g.id: (g, v) for g, v in [*current, *proposals]}
+            check_updates += mined(spec, list(with_proposals.values()), labelled, incoming)
 
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)

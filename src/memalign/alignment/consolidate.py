@@ -19,7 +19,7 @@ from memalign.judge_spec import JudgeSpec
 from memalign.memory import Vector, semantic
 from memalign.prompts.answers import parse_json_object
 from memalign.providers import CompletionRequest, Message, ModelClient
-from memalign.records import Guideline, utcnow
+from memalign.records import Guideline, Predicate, utcnow
 
 
 @dataclass
@@ -28,6 +28,13 @@ class Consolidation:
     added: list[Guideline] = field(default_factory=list)
     merged: int = 0
     retired: int = 0
+    # Checks proposed with the candidates, by the guideline each went to: validated by the
+    # caller against the labelled records before any is attached.
+    proposed: dict[str, Predicate] = field(default_factory=dict)
+
+    def propose(self, guideline: Guideline, candidate: Candidate) -> None:
+        if candidate.check is not None and guideline.check is None:
+            self.proposed.setdefault(guideline.id, candidate.check)
 
 
 def _merge_into(target: Guideline, text: str, sources: Sequence[str]) -> Guideline:
@@ -101,6 +108,7 @@ def consolidate(
         pool[guideline.id] = (guideline, vector)
         result.upserts[guideline.id] = (guideline, vector)
         result.added.append(guideline)
+        result.propose(guideline, candidate)
 
     for candidate, vector in zip(candidates, vectors, strict=True):
         best, score = semantic.most_similar(vector, list(pool.values()))
@@ -109,6 +117,7 @@ def consolidate(
             keep_vector = pool[best.id][1] if merged.text == best.text else vector
             pool[best.id] = result.upserts[best.id] = (merged, keep_vector)
             result.merged += 1
+            result.propose(merged, candidate)
         elif best is not None and score >= config.consolidate_threshold:
             grey.append((best, candidate, vector))
         else:
@@ -127,6 +136,7 @@ def consolidate(
                 keep_vector = embedder.embed([merged.text], meter)[0]
             pool[old.id] = result.upserts[old.id] = (merged, keep_vector)
             result.merged += 1
+            result.propose(merged, candidate)
         elif decision == "conflict" and not (current.pinned or current.origin == "manual"):
             retired = current.model_copy(update={"status": "retired", "updated_at": utcnow()})
             pool[old.id] = result.upserts[old.id] = (retired, pool[old.id][1])

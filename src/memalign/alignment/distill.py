@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from memalign import prompts
 from memalign.accounting import Meter
+from memalign.alignment.learned_checks import uses_checks
 from memalign.errors import ParseError
 from memalign.judge_spec import JudgeSpec, Value
-from memalign.prompts.answers import parse_guidelines
+from memalign.prompts.answers import CHECK_PLACES, Proposal, parse_guidelines
 from memalign.prompts.rendering import estimate_tokens, new_boundary, render_case, render_guidelines
 from memalign.providers import CompletionRequest, Message, ModelClient, Purpose
-from memalign.records import DroppedGuideline, Feedback, Guideline
+from memalign.records import DroppedGuideline, Feedback, Guideline, Predicate
 
 CASE_CHARS = 600  # per case field in reflection prompts: enough to see the point, cheap to batch
 # Per reflection call. A grammar-constrained small model can otherwise repeat one guideline
@@ -46,7 +47,19 @@ _FUNCTION_WORDS = frozenset(
     "shall need".split()
 )
 _WORD = re.compile(r"[a-z0-9']+")
+# The check a reflection call may propose with each guideline; ``distill_check.txt`` says how.
+CHECK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "where": {"type": "string", "enum": list(CHECK_PLACES)},
+        "pattern": {"type": "string"},
+        "broken_when": {"type": "string", "enum": ["found", "missing"]},
+    },
+    "required": ["where", "pattern", "broken_when"],
+}
 _PLACEHOLDER = re.compile(r"\$\w+")
+# Templates whose rendered prompt includes another template's text.
+_PIECES = {"distill": ("distill_check",)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class DistillItem:
 class Candidate:
     text: str
     sources: tuple[str, ...]
+    # The check the reflection model proposed with the rule, not yet validated.
+    check: Predicate | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,18 @@ class Distillation:
     proposed: int = 0
     dropped: tuple[DroppedGuideline, ...] = ()
     unreadable: int = 0
+
+
+CHECK_FORMAT = (
+    ', "check": {"where": "<outputs | first line of outputs | last line of outputs>", '
+    '"pattern": "<regex, or empty>", "broken_when": "<found | missing>"}'
+)
+
+
+def proposes_checks(spec: JudgeSpec) -> bool:
+    """Whether reflection asks for a check with each guideline: a judge that uses checks and
+    has ``MemoryConfig.propose_checks`` on."""
+    return spec.memory.checks and spec.memory.propose_checks and uses_checks(spec)
 
 
 def render_item(item: DistillItem, spec: JudgeSpec, boundary: str = "case") -> str:
@@ -141,8 +168,11 @@ def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
 
 @cache
 def _template_trigrams(template: str) -> frozenset[tuple[str, ...]]:
-    """The trigrams of a prompt template's fixed wording (its placeholders left out)."""
-    return frozenset(_trigrams(_PLACEHOLDER.sub(" ", prompts.template(template).template)))
+    """The trigrams of a prompt template's fixed wording (its placeholders left out), with the
+    wording of the pieces it takes in."""
+    names = (template, *_PIECES.get(template, ()))
+    text = " ".join(_PLACEHOLDER.sub(" ", prompts.template(name).template) for name in names)
+    return frozenset(_trigrams(text))
 
 
 def echoes_prompt(text: str, records: Sequence[Feedback], template: str) -> bool:
@@ -184,7 +214,7 @@ def states_no_rule(text: str, choices: Sequence[str], question: str = "") -> boo
 
 
 def validated(
-    proposals: Sequence[tuple[str, list[str]]],
+    proposals: Sequence[Proposal],
     allowed: dict[str, Feedback],
     template: str,
     spec: JudgeSpec,
@@ -200,7 +230,8 @@ def validated(
     kept: dict[str, Candidate] = {}
     dropped: list[DroppedGuideline] = []
     question = spec.rendered_instructions()
-    for text, sources in proposals:
+    for proposal in proposals:
+        text, sources, check = proposal.text, proposal.sources, proposal.check
         if states_no_rule(text, spec.output.choices, question):
             dropped.append(DroppedGuideline(text=text, reason="states_no_rule"))
             continue
@@ -222,7 +253,8 @@ def validated(
         if key in kept:
             cited = tuple(dict.fromkeys([*kept[key].sources, *cited]))
             text = kept[key].text
-        kept[key] = Candidate(text, cited)
+            check = kept[key].check or check
+        kept[key] = Candidate(text, cited, check)
     return Distillation(list(kept.values()), proposed=len(proposals), dropped=tuple(dropped))
 
 
@@ -232,9 +264,12 @@ def reflect(
     meter: Meter,
     purpose: Purpose,
     ids: Sequence[str],
+    *,
+    propose_checks: bool = False,
     **values: str,
-) -> list[tuple[str, list[str]]] | None:
-    """The (text, sources) proposals of one reflection call; None when the answer is unreadable.
+) -> list[Proposal] | None:
+    """The proposals of one reflection call; None when the answer is unreadable. With
+    ``propose_checks`` the answer's format asks for a check with each guideline.
 
     ``ids`` are the items shown, the only ones a guideline may cite, and no more of them than
     there are: a grammar-constrained 1.5B otherwise counted on past the last id ("...-train-061",
@@ -245,23 +280,20 @@ def reflect(
         if ids
         else {"type": "array", "items": {"type": "string"}}
     )
+    item: dict[str, Any] = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "sources": cite},
+        "required": ["text", "sources"],
+    }
+    if propose_checks:
+        item["properties"]["check"] = CHECK_SCHEMA
+        item["required"].append("check")
     request = CompletionRequest(
         messages=(Message("user", prompts.render(template, **values)),),
         schema={
             "type": "object",
             "properties": {
-                "guidelines": {
-                    "type": "array",
-                    "maxItems": MAX_PROPOSALS,
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "text": {"type": "string"},
-                            "sources": cite,
-                        },
-                        "required": ["text", "sources"],
-                    },
-                }
+                "guidelines": {"type": "array", "maxItems": MAX_PROPOSALS, "items": item}
             },
             "required": ["guidelines"],
         },
@@ -291,6 +323,7 @@ def distill(
     # the same length.
     rendered = [(item.record.id, render_item(item, spec, new_boundary())) for item in items]
     existing_text = render_guidelines(existing) or "(none yet)"
+    propose = proposes_checks(spec)
     budget = max(500, spec.memory.distill_token_budget - estimate_tokens(existing_text) - 400)
 
     def one(batch: list[tuple[str, str]]) -> Distillation:
@@ -301,6 +334,9 @@ def distill(
             meter,
             "distill",
             [rid for rid, _ in batch],
+            propose_checks=propose,
+            checks=prompts.render("distill_check") if propose else "",
+            check_format=CHECK_FORMAT if propose else "",
             name=spec.name,
             instructions=spec.rendered_instructions(),
             existing=existing_text,
@@ -309,6 +345,8 @@ def distill(
         )
         if proposals is None:
             return Distillation([], unreadable=1)
+        if not propose:  # a check volunteered unasked is not taken
+            proposals = [replace(p, check=None) for p in proposals]
         allowed = {rid: by_id[rid] for rid, _ in batch}
         return validated(proposals, allowed, "distill", spec)
 

@@ -6,14 +6,22 @@ Validation is substring search over the records, no model call (see memalign.che
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from memalign.checks import Labelled, candidate_terms, explain, mine_checks, named_by, validate
+from memalign.checks import (
+    Labelled,
+    adopt,
+    candidate_terms,
+    explain,
+    mine_checks,
+    named_by,
+    validate,
+)
 from memalign.checks import pairwise as pairs
 from memalign.judge_spec import JudgeSpec, Labels, Pairwise
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
-from memalign.records import Feedback, Guideline, utcnow
+from memalign.records import Feedback, Guideline, Predicate, utcnow
 
 Item = tuple[Guideline, Vector | None]
 
@@ -54,6 +62,26 @@ def revalidated(
                 vector,
             )
         )
+    return updates
+
+
+def adopted(
+    spec: JudgeSpec,
+    proposed: Mapping[str, Predicate],
+    guidelines: Sequence[Item],
+    labelled: Sequence[Labelled],
+) -> list[Item]:
+    """The guidelines that reflection proposed a check with, carrying it where the labelled
+    records do not refute it (:func:`memalign.checks.adopt`); the guideline keeps its words."""
+    updates: list[Item] = []
+    for guideline, vector in guidelines:
+        where = proposed.get(guideline.id)
+        if where is None or guideline.check is not None:
+            continue
+        check = adopt(where, labelled, spec.memory.check_min_bound)
+        if check is not None:
+            updated = guideline.model_copy(update={"check": check, "updated_at": utcnow()})
+            updates.append((updated, vector))
     return updates
 
 

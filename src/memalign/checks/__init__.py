@@ -10,6 +10,7 @@ from memalign.checks.syntax import parse_condition, parse_place, spell_condition
 from memalign.checks.validation import (
     MIN_SUPPORT,
     Labelled,
+    adopt,
     lower_bound,
     revalidate,
     validate,
@@ -19,6 +20,7 @@ from memalign.checks.validation import (
 __all__ = [
     "MIN_SUPPORT",
     "Labelled",
+    "adopt",
     "candidate_terms",
     "describe",
     "explain",

@@ -12,7 +12,13 @@ import re
 from collections.abc import Sequence
 
 from memalign.checks.matching import holds, match, scoped_text
-from memalign.checks.validation import MIN_SUPPORT, Labelled, wilson_lower_bound
+from memalign.checks.validation import (
+    MIN_SUPPORT,
+    Labelled,
+    base_rate,
+    holds_up,
+    wilson_lower_bound,
+)
 from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
@@ -211,6 +217,7 @@ class _Miner:
 
     def __init__(self, labelled: Sequence[Labelled], min_bound: float, known: Sequence[Check]):
         self.labels = [label for _, label in labelled]
+        self.rates = {label: base_rate(label, labelled) for label in set(self.labels)}
         self.min_bound = min_bound
         self.seen = {_identity(c) for c in known}
         # A new check firing on exactly the records a known one fires on adds nothing.
@@ -226,7 +233,7 @@ class _Miner:
                 continue
             label = max(sorted(set(fired)), key=fired.count)
             hits = fired.count(label)
-            if wilson_lower_bound(hits, len(fired)) < self.min_bound:
+            if not holds_up(hits, len(fired), self.rates[label], self.min_bound):
                 continue
             check = Check(
                 **where.model_dump(exclude={"present"}),

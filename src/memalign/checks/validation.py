@@ -2,10 +2,15 @@
 
 It must fire on at least ``MIN_SUPPORT`` records, and the one-sided 95% Wilson lower bound of
 its precision (the share of those carrying its label) must reach the judge's
-``MemoryConfig.check_min_bound``. The bound, not the raw precision, is what guards against luck:
-3 of 3 has precision 1.0 and a lower bound of 0.53; 9 of 9 reaches 0.77. Validation reruns over
-all labelled records on every alignment and forget, so new feedback that refutes a check
-deactivates it, and a forgotten record's contribution leaves the figures.
+``MemoryConfig.check_min_bound`` and exceed its label's share of all the records (a check
+that fires nearly everywhere and implies the common label tells nothing the base rate does
+not). The bound, not the raw precision, is what guards against luck: 3 of 3 has precision 1.0
+and a lower bound of 0.53; 9 of 9 reaches 0.77. Validation reruns over all labelled records on
+every alignment and forget, so new feedback that refutes a check deactivates it, and a
+forgotten record's contribution leaves the figures.
+
+Checks a model proposes (with the guidelines it writes) are validated the same way, each
+reading of the proposal tried (:func:`adopt`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from memalign.checks.matching import match
-from memalign.records import Case, Check
+from memalign.checks.matching import holds, match
+from memalign.records import Case, Check, Predicate
 
 MIN_SUPPORT = 3
 Z = 1.645  # one-sided 95%
@@ -35,12 +40,65 @@ def lower_bound(check: Check) -> float:
     return wilson_lower_bound(check.hits, check.fires)
 
 
+def holds_up(hits: int, fires: int, base_rate: float, min_bound: float) -> bool:
+    """Whether ``hits`` of ``fires`` is evidence enough for a check whose label carries
+    ``base_rate`` of all the records."""
+    if fires < MIN_SUPPORT:
+        return False
+    bound = wilson_lower_bound(hits, fires)
+    return bound >= min_bound and bound > base_rate
+
+
+def base_rate(label: str, labelled: Sequence[Labelled]) -> float:
+    return sum(1 for _, y in labelled if y == label) / len(labelled) if labelled else 0.0
+
+
 def validate(check: Check, labelled: Sequence[Labelled], min_bound: float) -> Check:
     """The check with its figures recounted on ``labelled`` and ``active`` set from them."""
     fired = [label for case, label in labelled if match(check, case)[0]]
     hits = sum(1 for label in fired if label == check.label)
-    active = len(fired) >= MIN_SUPPORT and wilson_lower_bound(hits, len(fired)) >= min_bound
+    active = holds_up(hits, len(fired), base_rate(check.label, labelled), min_bound)
     return check.model_copy(update={"fires": len(fired), "hits": hits, "active": active})
+
+
+def adopt(proposed: Predicate, labelled: Sequence[Labelled], min_bound: float) -> Check | None:
+    """A check from a predicate a model proposed without knowing the records: of its two
+    readings (the rule broken where the predicate holds, or where it does not) the one the
+    records bear out best, implying the label most records it fires on carry. A small model
+    proposes the right pattern with the wrong direction as often as not; the records settle it.
+
+    Kept active when it holds up; kept inactive while the evidence is merely thin (its
+    firings agree as often as the bound asks, and more than the base rate, but are too few
+    to prove it) so later feedback can validate it; None when the records refute every
+    reading or it fires on none of them."""
+    as_proposed = [holds(proposed, case) for case, _ in labelled]
+    best: tuple[tuple[bool, float, bool, float], Check] | None = None
+    for present in (proposed.present, not proposed.present):
+        wanted = present == proposed.present
+        fired = [y for hit, (_, y) in zip(as_proposed, labelled, strict=True) if hit == wanted]
+        if not fired:
+            continue
+        label = max(sorted(set(fired)), key=fired.count)
+        hits = fired.count(label)
+        rate = base_rate(label, labelled)
+        active = holds_up(hits, len(fired), rate, min_bound)
+        precision = hits / len(fired)
+        if not active and (precision < min_bound or precision <= rate):
+            continue  # refuted, not merely unproven
+        check = Check(
+            **proposed.model_dump(exclude={"present"}),
+            present=present,
+            label=label,
+            fires=len(fired),
+            hits=hits,
+            active=active,
+        )
+        # Proven first, by the stronger evidence; while unproven, the direction as proposed.
+        bound = wilson_lower_bound(hits, len(fired))
+        rank = (active, bound if active else 0.0, present == proposed.present, bound)
+        if best is None or rank > best[0]:
+            best = (rank, check)
+    return best[1] if best else None
 
 
 def revalidate(

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
 
 from memalign.errors import LabelError, ParseError
 from memalign.judge_spec import OutputType
+from memalign.records import CheckPart, Predicate
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _VALUE_KEYS = ("value", "label", "score", "verdict", "answer", "preference", "rating", "result")
@@ -168,16 +172,52 @@ def complete_items(text: str, key: str) -> list[Any]:
         items.append(item)
 
 
-def parse_guidelines(text: str) -> list[tuple[str, list[str]]]:
-    """Read ``{"guidelines": [{"text": ..., "sources": [...]}]}`` as (text, sources) pairs; of a
-    truncated answer, the guidelines written in full."""
+# How the reflection model spells where a proposed check looks (see ``distill_check.txt``).
+CHECK_PLACES: dict[str, CheckPart] = {
+    "outputs": "all",
+    "first line of outputs": "first_line",
+    "last line of outputs": "last_line",
+}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A guideline the reflection model proposed: its text, the items it cites, and the check
+    it proposed with it, if any (a predicate only: which label it implies, and whether the
+    rule is broken by the pattern's presence or absence, are for validation to establish)."""
+
+    text: str
+    sources: list[str]
+    check: Predicate | None = None
+
+
+def proposed_check(spelled: object) -> Predicate | None:
+    """``{"where": ..., "pattern": ..., "broken_when": "found" | "missing"}`` as a predicate on
+    the outputs; None when absent, empty, or not a pattern RE2 accepts."""
+    if not isinstance(spelled, dict):
+        return None
+    pattern = spelled.get("pattern")
+    if not isinstance(pattern, str) or not pattern.strip():
+        return None
+    part = CHECK_PLACES.get(str(spelled.get("where", "")).strip().lower(), "all")
+    present = str(spelled.get("broken_when", "found")).strip().lower() != "missing"
+    try:
+        return Predicate(term=pattern.strip(), pattern=True, part=part, present=present)
+    except ValidationError:
+        return None
+
+
+def parse_guidelines(text: str) -> list[Proposal]:
+    """Read ``{"guidelines": [{"text": ..., "sources": [...], "check": {...}?}]}``; of a
+    truncated answer, the guidelines written in full. A proposed check that cannot be read is
+    dropped, never its guideline."""
     try:
         items = parse_json_object(text).get("guidelines")
     except ParseError:
         items = complete_items(text, "guidelines") or None
     if not isinstance(items, list):
         raise ParseError("expected a 'guidelines' list", text=text)
-    result: list[tuple[str, list[str]]] = []
+    result: list[Proposal] = []
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -186,5 +226,11 @@ def parse_guidelines(text: str) -> list[tuple[str, list[str]]]:
         if isinstance(sources, str):
             sources = [sources]
         if isinstance(body, str) and body.strip() and isinstance(sources, list):
-            result.append((" ".join(body.split()), [str(s).strip() for s in sources]))
+            result.append(
+                Proposal(
+                    " ".join(body.split()),
+                    [str(s).strip() for s in sources],
+                    proposed_check(item.get("check")),
+                )
+            )
     return result
