@@ -272,8 +272,11 @@ class MemoryConfig:
     # ``checks_decide``, validated checks that fire and agree decide a verdict with no model
     # call. Two or more labels only. With ``propose_checks`` the reflection call also proposes
     # a pattern with each guideline (no extra call), validated like a mined check before use.
+    # Off by default: on the local 1.5B the request cut the guidelines it wrote for code review
+    # from 9 to 1 and no proposal held (docs/benchmarks/memory-signals); for a reflection model
+    # that writes sound patterns, turn it on.
     checks: bool = True
-    propose_checks: bool = True
+    propose_checks: bool = False
     checks_decide: bool = True
     check_min_bound: float = 0.75
     # Characters of each retrieved example's case shown to the judge (its label and feedback are

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from memalign import Feedback, Judge, JudgeSpec, MemoryConfig
 from memalign.providers import CompletionRequest
 from memalign.testing import FakeLLM, ScriptedLLM
@@ -50,6 +52,12 @@ def _proposing(pattern: str, broken_when: str) -> ScriptedLLM:
     return ScriptedLLM(answer)
 
 
+@pytest.fixture
+def spec(spec: JudgeSpec) -> JudgeSpec:
+    """The shared spec with proposals on (they are opt-in)."""
+    return replace(spec, memory=MemoryConfig(propose_checks=True))
+
+
 def _rule(judge: Judge):  # type: ignore[no-untyped-def]
     return next(g for g in judge.guidelines() if g.text == RULE)
 
@@ -66,7 +74,7 @@ def test_a_proposed_check_is_asked_for_in_the_reflection_call_and_off_when_confi
     assert "check" in item["required"]
 
     quiet = _proposing(r"ticket #\d+", "missing")
-    off = replace(spec, name="no_proposals", memory=MemoryConfig(propose_checks=False))
+    off = replace(spec, name="no_proposals", memory=MemoryConfig())  # the default: off
     judge = make_judge(off, llm=quiet)
     judge.align(_batch(3, 3))
     distill = next(r for r in quiet.requests if r.purpose == "distill")
