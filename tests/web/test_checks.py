@@ -196,12 +196,13 @@ def test_the_memory_page_shows_each_guidelines_check(store: MemoryStore, page: P
     text = page.get("/judges/support/memory").text
     line = re.search(rf'id="check-of-{mined.id}">(.*?)</p>', text, re.S)
     assert line, text
-    assert "<code>except</code> is in the outputs" in line.group(1)
+    # Spelled as everywhere else (checks.describe), escaped.
+    assert "&#39;except&#39; is in the outputs" in line.group(1)
     assert "<strong>Fail</strong>" in line.group(1)
     assert "fires on 10, 10 of them labelled Fail" in line.group(1)
     assert "check-active" in line.group(1)
     unproven = re.search(rf'id="check-of-{hand.id}">(.*?)</p>', text, re.S)
-    assert unproven and "<code>zebra</code>" in unproven.group(1)
+    assert unproven and "&#39;zebra&#39; is in the outputs" in unproven.group(1)
     assert "not active" in unproven.group(1) and "fires on 0" in unproven.group(1)
     absent = next(g for g in judge.guidelines() if g.check is not None and not g.check.present)
     assert f'id="check-of-{absent.id}">' in text and "is missing from the outputs" in text
@@ -236,7 +237,8 @@ def test_a_check_is_set_changed_and_removed_from_the_memory_page(
     within = page.post(url, {"action": "set", "label": "Fail", "term": r"\d+", "pattern": "1",
                              "within": "inputs"})  # fmt: skip
     assert within.status_code == 303
-    assert "and not copied from inputs" in page.get("/judges/support/memory").text
+    shown = page.get("/judges/support/memory").text
+    assert "a match of pattern /\\d+/ in the outputs is not copied from the inputs" in shown
     check = next(g for g in judge.guidelines() if g.id == rule.id).check
     bad_forms = (
         {"term": "(a", "pattern": "1"},
