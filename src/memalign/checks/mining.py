@@ -12,13 +12,7 @@ import re
 from collections.abc import Sequence
 
 from memalign.checks.matching import holds, match, scoped_text
-from memalign.checks.validation import (
-    MIN_SUPPORT,
-    Labelled,
-    base_rate,
-    holds_up,
-    wilson_lower_bound,
-)
+from memalign.checks.validation import Labelled, base_rate, reading, wilson_lower_bound
 from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
@@ -229,20 +223,9 @@ class _Miner:
         for present in (True, False):
             fired = [label for hit, label in zip(found, self.labels, strict=True)
                      if hit == present]  # fmt: skip
-            if len(fired) < MIN_SUPPORT:
+            check = reading(where, present, fired, self.rates, self.min_bound, only_active=True)
+            if check is None:
                 continue
-            label = max(sorted(set(fired)), key=fired.count)
-            hits = fired.count(label)
-            if not holds_up(hits, len(fired), self.rates[label], self.min_bound):
-                continue
-            check = Check(
-                **where.model_dump(exclude={"present"}),
-                present=present,
-                label=label,
-                fires=len(fired),
-                hits=hits,
-                active=True,
-            )
             signature = tuple(i for i, hit in enumerate(found) if hit == present)
             if _identity(check) in self.seen or signature in self.covered:
                 continue

@@ -16,7 +16,7 @@ reading of the proposal tried (:func:`adopt`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from memalign.checks.matching import holds, match
 from memalign.records import Case, Check, Predicate
@@ -61,6 +61,36 @@ def validate(check: Check, labelled: Sequence[Labelled], min_bound: float) -> Ch
     return check.model_copy(update={"fires": len(fired), "hits": hits, "active": active})
 
 
+def reading(
+    where: Predicate,
+    present: bool,
+    fired: Sequence[str],
+    rates: Mapping[str, float],
+    min_bound: float,
+    *,
+    only_active: bool = False,
+) -> Check | None:
+    """``where`` read as present or absent, as a check implying the label most of the records
+    it ``fired`` on carry, with its figures; ``rates``: each label's share of all the records.
+    None when it fired on none (or, ``only_active``, when it does not hold up: mining tries
+    thousands of candidates and builds only the few that do)."""
+    if len(fired) < (MIN_SUPPORT if only_active else 1):
+        return None
+    label = max(sorted(set(fired)), key=fired.count)
+    hits = fired.count(label)
+    active = holds_up(hits, len(fired), rates.get(label, 0.0), min_bound)
+    if only_active and not active:
+        return None
+    return Check(
+        **where.model_dump(exclude={"present"}),
+        present=present,
+        label=label,
+        fires=len(fired),
+        hits=hits,
+        active=active,
+    )
+
+
 def adopt(proposed: Predicate, labelled: Sequence[Labelled], min_bound: float) -> Check | None:
     """A check from a predicate a model proposed without knowing the records: of its two
     readings (the rule broken where the predicate holds, or where it does not) the one the
@@ -72,30 +102,20 @@ def adopt(proposed: Predicate, labelled: Sequence[Labelled], min_bound: float) -
     to prove it) so later feedback can validate it; None when the records refute every
     reading or it fires on none of them."""
     as_proposed = [holds(proposed, case) for case, _ in labelled]
+    rates = {label: base_rate(label, labelled) for _, label in labelled}
     best: tuple[tuple[bool, float, bool, float], Check] | None = None
     for present in (proposed.present, not proposed.present):
         wanted = present == proposed.present
         fired = [y for hit, (_, y) in zip(as_proposed, labelled, strict=True) if hit == wanted]
-        if not fired:
+        check = reading(proposed, present, fired, rates, min_bound)
+        if check is None:
             continue
-        label = max(sorted(set(fired)), key=fired.count)
-        hits = fired.count(label)
-        rate = base_rate(label, labelled)
-        active = holds_up(hits, len(fired), rate, min_bound)
-        precision = hits / len(fired)
-        if not active and (precision < min_bound or precision <= rate):
+        precision = check.hits / check.fires
+        if not check.active and (precision < min_bound or precision <= rates[check.label]):
             continue  # refuted, not merely unproven
-        check = Check(
-            **proposed.model_dump(exclude={"present"}),
-            present=present,
-            label=label,
-            fires=len(fired),
-            hits=hits,
-            active=active,
-        )
         # Proven first, by the stronger evidence; while unproven, the direction as proposed.
-        bound = wilson_lower_bound(hits, len(fired))
-        rank = (active, bound if active else 0.0, present == proposed.present, bound)
+        bound = wilson_lower_bound(check.hits, check.fires)
+        rank = (check.active, bound if check.active else 0.0, wanted, bound)
         if best is None or rank > best[0]:
             best = (rank, check)
     return best[1] if best else None
