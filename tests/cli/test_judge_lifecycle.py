@@ -1,6 +1,6 @@
-"""Judges can be changed and removed from the command line: `judge update` (models; the
-embedder only while no vector would need re-embedding) and `judge delete` (a dry run unless
---yes; everything goes, and no model is needed)."""
+"""Judges can be changed and removed from the command line: `judge update` (models, check
+proposals; the embedder only while no vector would need re-embedding) and `judge delete` (a
+dry run unless --yes; everything goes, and no model is needed)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def test_update_changes_models_and_guards_the_embedder(cli: Invoke, tmp_path: Pa
     refused = cli("judge", "update", "j", "--embedder", "local")
     assert refused.exit_code == 2 and "stored vector" in refused.stderr
     assert cli("judge", "update", "j").exit_code == 2  # nothing to change
+
+
+def test_check_proposals_are_switched_on_at_create_and_by_update(cli: Invoke) -> None:
+    made = cli("judge", "create", "p", "--output", "binary", "--instructions", "x",
+               "--model", "fake", "--propose-checks", "--json")  # fmt: skip
+    assert json.loads(made.output)["memory"]["propose_checks"] is True
+    off = json.loads(cli("judge", "update", "p", "--no-propose-checks", "--json").output)
+    assert off["memory"]["propose_checks"] is False
+    assert cli("judge", "update", "p", "--no-propose-checks").exit_code == 2  # no change
 
 
 def test_delete_is_a_dry_run_until_yes_and_leaves_no_trace(

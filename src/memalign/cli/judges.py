@@ -120,6 +120,14 @@ def create(
             "example embeddings; combined adds its log-odds to the model's (two labels)",
         ),
     ] = "llm",
+    propose_checks: Annotated[
+        bool,
+        typer.Option(
+            "--propose-checks",
+            help="Ask the reflection call for a check with each guideline (validated on the "
+            "labelled records before it acts); for reflection models that write sound patterns.",
+        ),
+    ] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -145,7 +153,12 @@ def create(
         name=name,
         instructions=str(instructions),
         output=parse_output(output),
-        memory=MemoryConfig(k=k, require_approval=require_approval, decision=_decision(decision)),
+        memory=MemoryConfig(
+            k=k,
+            require_approval=require_approval,
+            decision=_decision(decision),
+            propose_checks=propose_checks,
+        ),
         model=model,
         reflection_model=reflection_model,
         embedder=embedder,
@@ -211,10 +224,17 @@ def update(
     model: ModelOpt = None,
     reflection_model: ReflectionOpt = None,
     embedder: EmbedderOpt = None,
+    propose_checks: Annotated[
+        bool | None,
+        typer.Option(
+            "--propose-checks/--no-propose-checks",
+            help="Whether the reflection call proposes a check with each guideline.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change the models a judge uses.
+    """Change the models a judge uses (and whether its reflection proposes checks).
 
     The embedder can change only while memory holds no vectors (examples or guidelines):
     stored vectors are not comparable across embedders."""
@@ -241,8 +261,15 @@ def update(
                 field="--embedder",
             )
         changes["embedder"] = embedder
+    memory = row.spec.memory
+    if propose_checks is not None and propose_checks != memory.propose_checks:
+        memory = replace(memory, propose_checks=propose_checks)
+        changes["propose_checks"] = "on" if propose_checks else "off"
     if not changes:
-        raise InputError("nothing to change: give --model, --reflection-model or --embedder")
+        raise InputError(
+            "nothing to change: give --model, --reflection-model, --embedder or "
+            "--[no-]propose-checks"
+        )
     opened.commit(
         row.judge_id,
         ChangeSet(
@@ -252,6 +279,7 @@ def update(
                 model=changes.get("model", row.spec.model),
                 reflection_model=changes.get("reflection_model", row.spec.reflection_model),
                 embedder=changes.get("embedder", row.spec.embedder),
+                memory=memory,
             ),
             summary=changes,
         ),
