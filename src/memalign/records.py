@@ -149,13 +149,15 @@ class Check(Predicate):
     trigger anything a check does until the expert-labelled records bear it out.
     ``fires``/``hits`` are its validation on the judge's labelled records: how many it fires on,
     and how many of those carry ``label``; ``active`` says whether that evidence holds (see
-    ``memalign.checks``)."""
+    ``memalign.checks``). ``proposed``: written by the reflection model with its guideline
+    (so a strict forget that rewrites the guideline drops it with the old wording)."""
 
     label: str = Field(min_length=1)
     when: Predicate | None = None
     fires: int = Field(default=0, ge=0)
     hits: int = Field(default=0, ge=0)
     active: bool = False
+    proposed: bool = False
 
 
 class CheckHit(BaseModel):
@@ -286,7 +288,8 @@ class AlignmentReport(BaseModel):
     examples_removed: int = 0
     disagreements: int = 0
     new_guidelines: list[Guideline] = Field(default_factory=list)
-    # Checks mined from this batch's feedback and validated (as guidelines of origin "check"),
+    # Checks this batch added: mined from its feedback and validated (guidelines of origin
+    # "check"), or proposed by reflection and adopted onto a guideline (active or waiting);
     # and the ids of checks this batch refuted (deactivated; the guideline stays).
     checks_added: list[Guideline] = Field(default_factory=list)
     checks_refuted: list[str] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from memalign import Feedback, Judge, JudgeSpec, MemoryConfig
+from memalign.alignment.distill import echoes_prompt
 from memalign.providers import CompletionRequest
 from memalign.testing import FakeLLM, ScriptedLLM
 
@@ -21,7 +22,7 @@ RULE = "Every reply must quote the customer's ticket number."
 def _batch(fails: int, passes: int, start: int = 0) -> list[Feedback]:
     failing = [
         Feedback(id=f"f{i}", outputs=f"We refunded order {i}. Thanks for waiting.", label="Fail",
-                 feedback="Never quotes it, and the customer cannot trace the request.")
+                 feedback="Never quotes the ticket, so the customer cannot trace it.")
         for i in range(start, start + fails)
     ]  # fmt: skip
     passing = [
@@ -39,15 +40,15 @@ def _batch(fails: int, passes: int, start: int = 0) -> list[Feedback]:
 
 
 def _proposing(pattern: str, broken_when: str) -> ScriptedLLM:
-    """A reflection model that writes RULE with the given check, citing the first item."""
+    """A reflection model that writes RULE with the given check, citing the first two items."""
 
     def answer(request: CompletionRequest) -> str:
         if request.purpose != "distill":
             return FakeLLM().complete(request).text
         prompt = request.messages[-1].content
-        first = prompt.split('<item id="', 1)[1].split('"', 1)[0]
+        cited = [part.split('"', 1)[0] for part in prompt.split('<item id="')[1:3]]
         check = {"where": "outputs", "pattern": pattern, "broken_when": broken_when}
-        return json.dumps({"guidelines": [{"text": RULE, "sources": [first], "check": check}]})
+        return json.dumps({"guidelines": [{"text": RULE, "sources": cited, "check": check}]})
 
     return ScriptedLLM(answer)
 
@@ -101,9 +102,11 @@ def test_the_records_settle_a_proposal_made_in_the_wrong_direction(
     calls = llm.calls
     verdict = judge.judge(outputs="We refunded order 77.")
     assert (verdict.value, verdict.decision, llm.calls) == ("Fail", "checks", calls)
-    # Mining found the same test in the feedback's words? It is not added twice.
-    fired = [h.guideline_id for h in verdict.checks]
-    assert len(fired) == len(set(fired)) and _rule(judge).id in fired
+    assert _rule(judge).id in {h.guideline_id for h in verdict.checks}
+    # The experts' words name "ticket" too: mining would find the same test (absent -> Fail on
+    # the same records), and does not add it beside the adopted one.
+    mined = [g for g in judge.guidelines() if g.origin == "check"]
+    assert not [g for g in mined if g.check and "ticket" in g.check.term and not g.check.present]
 
 
 def test_a_refuted_proposal_is_not_attached(make_judge: Callable[..., Judge]) -> None:
@@ -117,11 +120,40 @@ def test_a_thinly_supported_proposal_waits_inactive_until_feedback_bears_it_out(
     make_judge: Callable[..., Judge],
 ) -> None:
     judge = make_judge(llm=_proposing(r"ticket #\d+", "missing"))
-    judge.align(_batch(2, 3))
+    judge.align(_batch(3, 6))
     check = _rule(judge).check
-    assert check is not None and not check.active and (check.fires, check.hits) == (2, 2)
+    assert check is not None and not check.active and (check.fires, check.hits) == (3, 3)
     assert judge.judge(outputs="We refunded order 77.").decision != "checks"
 
     judge.align(_batch(10, 10, start=100))
     check = _rule(judge).check
-    assert check is not None and check.active and (check.fires, check.hits) == (12, 12)
+    assert check is not None and check.active and (check.fires, check.hits) == (13, 13)
+
+
+def test_a_strict_forget_that_rewrites_the_guideline_drops_the_proposed_pattern(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge(llm=_proposing(r"ticket #\d+", "missing"))
+    judge.align(_batch(10, 10))
+    rule = _rule(judge)
+    assert rule.check is not None and rule.check.proposed and len(rule.sources) == 2
+    judge.forget([rule.sources[0]])  # the guideline is rewritten from the source left
+    rewritten = next(g for g in judge.guidelines() if g.id == rule.id)
+    assert rewritten.check is None  # the pattern may have quoted the forgotten case
+
+
+def test_no_proposal_lands_on_a_rule_a_person_owns(
+    make_judge: Callable[..., Judge],
+) -> None:
+    judge = make_judge(llm=_proposing(r"ticket #\d+", "missing"))
+    mine = judge.add_guideline(RULE)  # the reflection model restates it: they merge
+    judge.align(_batch(10, 10))
+    assert [g.id for g in judge.guidelines() if g.text == RULE] == [mine.id]  # merged
+    assert next(g for g in judge.guidelines() if g.id == mine.id).check is None
+
+
+def test_the_check_request_counts_as_prompt_wording_only_when_it_was_sent() -> None:
+    rule = "Fail the reply when it is missing a greeting in the outputs."
+    record = Feedback(id="r1", outputs="Done.", label="Fail", feedback="No greeting.")
+    assert not echoes_prompt(rule, [record], "distill")
+    assert echoes_prompt(rule, [record], "distill", "distill_check")

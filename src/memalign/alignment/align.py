@@ -243,17 +243,23 @@ def align(
 
         # Checks follow all labelled records as they will be after this batch.
         check_updates: list[tuple[Guideline, Vector | None]] = []
+        refuted: list[str] = []
+        added_checks: list[Guideline] = []
         if uses_checks(spec):
             kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
             labelled = labelled_cases([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
-            check_updates = revalidated(spec, current, labelled)
+            recounted = revalidated(spec, current, labelled)
+            was_active = {g.id for g, _ in current if g.check is not None and g.check.active}
+            refuted = [g.id for g, _ in recounted
+                       if g.id in was_active and g.check and not g.check.active]  # fmt: skip
             proposals = adopted(spec, merged.proposed, current, labelled)
-            check_updates += proposals
             # Mining knows the adopted checks, so it does not add the same test twice.
             with_proposals = {g.id: (g, v) for g, v in [*current, *proposals]}
-            check_updates += mined(spec, list(with_proposals.values()), labelled, incoming)
+            found = mined(spec, list(with_proposals.values()), labelled, incoming)
+            check_updates = [*recounted, *proposals, *found]
+            added_checks = [g for g, _ in [*proposals, *found]]
 
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)
@@ -273,7 +279,6 @@ def align(
             )
             for r, key, vector in zip(incoming, keys, vectors, strict=True)
         ]
-        known_ids = {g.id for g, _ in existing}
         upserts = {**rewritten, **merged.upserts, **{g.id: (g, v) for g, v in check_updates}}
         version = engine.store.commit(
             row.judge_id,
@@ -290,7 +295,7 @@ def align(
                     "guidelines_added": len(merged.added),
                     "guidelines_merged": merged.merged,
                     "disagreements": report.disagreements,
-                    "checks_added": sum(1 for g, _ in check_updates if g.id not in known_ids),
+                    "checks_added": len(added_checks),
                 },
             ),
         )
@@ -311,9 +316,7 @@ def align(
         report.examples_added = len(examples)
         report.examples_removed = len(changed)
         report.new_guidelines = merged.added
-        report.checks_added = [g for g, _ in check_updates if g.id not in known_ids]
-        report.checks_refuted = [
-            g.id for g, _ in check_updates if g.id in known_ids and g.check and not g.check.active
-        ]
+        report.checks_added = added_checks
+        report.checks_refuted = refuted
     report.usage = meter.snapshot()
     return report

@@ -33,7 +33,9 @@ class Consolidation:
     proposed: dict[str, Predicate] = field(default_factory=dict)
 
     def propose(self, guideline: Guideline, candidate: Candidate) -> None:
-        if candidate.check is not None and guideline.check is None:
+        # A human-owned rule keeps its words and gets no model-written check either.
+        human = guideline.pinned or guideline.origin == "manual"
+        if candidate.check is not None and guideline.check is None and not human:
             self.proposed.setdefault(guideline.id, candidate.check)
 
 

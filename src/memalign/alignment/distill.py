@@ -58,8 +58,6 @@ CHECK_SCHEMA: dict[str, Any] = {
     "required": ["where", "pattern", "broken_when"],
 }
 _PLACEHOLDER = re.compile(r"\$\w+")
-# Templates whose rendered prompt includes another template's text.
-_PIECES = {"distill": ("distill_check",)}
 
 
 @dataclass(frozen=True)
@@ -167,19 +165,18 @@ def copies_case_text(text: str, records: Sequence[Feedback]) -> bool:
 
 
 @cache
-def _template_trigrams(template: str) -> frozenset[tuple[str, ...]]:
-    """The trigrams of a prompt template's fixed wording (its placeholders left out), with the
-    wording of the pieces it takes in."""
-    names = (template, *_PIECES.get(template, ()))
-    text = " ".join(_PLACEHOLDER.sub(" ", prompts.template(name).template) for name in names)
+def _template_trigrams(*templates: str) -> frozenset[tuple[str, ...]]:
+    """The trigrams of the prompt templates' fixed wording (their placeholders left out)."""
+    text = " ".join(_PLACEHOLDER.sub(" ", prompts.template(name).template) for name in templates)
     return frozenset(_trigrams(text))
 
 
-def echoes_prompt(text: str, records: Sequence[Feedback], template: str) -> bool:
-    """True when ``text`` restates the reflection prompt's instructions rather than the experts'
-    words (a guideline about judging in general, not about this criterion)."""
+def echoes_prompt(text: str, records: Sequence[Feedback], *templates: str) -> bool:
+    """True when ``text`` restates the reflection prompt's instructions (the ``templates`` it
+    was rendered from) rather than the experts' words (a guideline about judging in general,
+    not about this criterion)."""
     grams = _trigrams(text)
-    from_prompt = len(grams & _template_trigrams(template))
+    from_prompt = len(grams & _template_trigrams(*templates))
     expert = set().union(*(_expert_trigrams(r) for r in records))
     return from_prompt >= ECHO_TRIGRAMS and len(grams & expert) < from_prompt
 
@@ -216,12 +213,13 @@ def states_no_rule(text: str, choices: Sequence[str], question: str = "") -> boo
 def validated(
     proposals: Sequence[Proposal],
     allowed: dict[str, Feedback],
-    template: str,
     spec: JudgeSpec,
+    *templates: str,
 ) -> Distillation:
     """Keep proposals citing at least one item of this call and grounded in expert words; a
     proposal repeated word for word is kept once, citing what all its copies cited. A proposal
-    made only of the judge's answers and the words of its instructions states no rule.
+    made only of the judge's answers and the words of its instructions (``templates``: what the
+    prompt was rendered from) states no rule.
 
     A proposal that cites nothing of this call (small models copy the format's ``<item id>``
     placeholder) is attributed to the items whose feedback it restates, if any.
@@ -246,7 +244,7 @@ def validated(
         if copies_case_text(text, records):
             dropped.append(DroppedGuideline(text=text, reason="copies_case_text"))
             continue
-        if echoes_prompt(text, records, template):
+        if echoes_prompt(text, records, *templates):
             dropped.append(DroppedGuideline(text=text, reason="echoes_prompt"))
             continue
         key = " ".join(_WORD.findall(text.casefold()))
@@ -348,7 +346,8 @@ def distill(
         if not propose:  # a check volunteered unasked is not taken
             proposals = [replace(p, check=None) for p in proposals]
         allowed = {rid: by_id[rid] for rid, _ in batch}
-        return validated(proposals, allowed, "distill", spec)
+        pieces = ("distill", "distill_check") if propose else ("distill",)
+        return validated(proposals, allowed, spec, *pieces)
 
     # Batches see the same existing guidelines and are independent, so they run concurrently
     # up to the provider's limit; consolidation then merges their proposals in batch order.
@@ -387,5 +386,5 @@ def redistill(
         boundary=boundary,
         items="\n\n".join(render_item(DistillItem(r), spec, boundary) for r in remaining),
     )
-    kept = validated(proposals or [], allowed, "redistill", spec).candidates
+    kept = validated(proposals or [], allowed, spec, "redistill").candidates
     return kept[0] if kept else None

@@ -76,10 +76,14 @@ def plan_removal(
             plan.delete_guidelines.append(guideline.id)
             plan.redistilled.remove(guideline.id)
             continue
+        # A pattern the model proposed may quote the forgotten cases: it goes with the old
+        # wording. A check a person set stays (and is recounted below).
+        keep = guideline.check is not None and not guideline.check.proposed
         rewritten = guideline.model_copy(
             update={
                 "text": candidate.text,
                 "sources": list(candidate.sources),
+                "check": guideline.check if keep else None,
                 "updated_at": utcnow(),
             }
         )

@@ -76,7 +76,7 @@ def adopted(
     updates: list[Item] = []
     for guideline, vector in guidelines:
         where = proposed.get(guideline.id)
-        if where is None or guideline.check is not None:
+        if where is None or guideline.check is not None or guideline.status == "retired":
             continue
         check = adopt(where, labelled, spec.memory.check_min_bound)
         if check is not None:

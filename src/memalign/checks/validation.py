@@ -16,6 +16,7 @@ reading of the proposal tried (:func:`adopt`).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from memalign.checks.matching import holds, match
@@ -97,27 +98,28 @@ def adopt(proposed: Predicate, labelled: Sequence[Labelled], min_bound: float) -
     records bear out best, implying the label most records it fires on carry. A small model
     proposes the right pattern with the wrong direction as often as not; the records settle it.
 
-    Kept active when it holds up; kept inactive while the evidence is merely thin (its
-    firings agree as often as the bound asks, and more than the base rate, but are too few
-    to prove it) so later feedback can validate it; None when the records refute every
-    reading or it fires on none of them."""
+    Kept active when it holds up; kept inactive while the evidence is merely thin (at least
+    ``MIN_SUPPORT`` firings that agree more often than the bound asks and than the base rate,
+    too few to prove it) so later feedback can validate it; None when the records refute every
+    reading or too few of them bear on it."""
     as_proposed = [holds(proposed, case) for case, _ in labelled]
-    rates = {label: base_rate(label, labelled) for _, label in labelled}
+    counts = Counter(label for _, label in labelled)
+    rates = {label: n / len(labelled) for label, n in counts.items()}
     best: tuple[tuple[bool, float, bool, float], Check] | None = None
     for present in (proposed.present, not proposed.present):
         wanted = present == proposed.present
         fired = [y for hit, (_, y) in zip(as_proposed, labelled, strict=True) if hit == wanted]
         check = reading(proposed, present, fired, rates, min_bound)
-        if check is None:
-            continue
+        if check is None or check.fires < MIN_SUPPORT:
+            continue  # a label read off one or two records would stick: wait for more
         precision = check.hits / check.fires
-        if not check.active and (precision < min_bound or precision <= rates[check.label]):
-            continue  # refuted, not merely unproven
+        if not check.active and (precision <= min_bound or precision <= rates[check.label]):
+            continue  # refuted, or never provable: its bound stays below its precision
         # Proven first, by the stronger evidence; while unproven, the direction as proposed.
         bound = wilson_lower_bound(check.hits, check.fires)
         rank = (check.active, bound if check.active else 0.0, wanted, bound)
         if best is None or rank > best[0]:
-            best = (rank, check)
+            best = (rank, check.model_copy(update={"proposed": True}))
     return best[1] if best else None
 
 

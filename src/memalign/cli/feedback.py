@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from memalign.checks import explain
 from memalign.cli.common import (
     CasesFileArg,
     ConcurrencyOpt,
@@ -98,7 +99,8 @@ def render_report(report: AlignmentReport) -> None:
             markup=False,
         )
     for guideline in report.checks_added:
-        console.print(f"  check [{guideline.id}] {guideline.text}", highlight=False)
+        what = guideline.text if guideline.check is None else explain(guideline.check)
+        console.print(f"  check [{guideline.id}] {what}", highlight=False, markup=False)
     if report.checks_refuted:
         console.print(
             "  checks no longer borne out by the labelled records (kept, not active): "

@@ -193,13 +193,16 @@ class Proposal:
 
 def proposed_check(spelled: object) -> Predicate | None:
     """``{"where": ..., "pattern": ..., "broken_when": "found" | "missing"}`` as a predicate on
-    the outputs; None when absent, empty, or not a pattern RE2 accepts."""
+    the outputs; None when absent, empty, somewhere the format does not offer, or not a
+    pattern RE2 accepts."""
     if not isinstance(spelled, dict):
         return None
     pattern = spelled.get("pattern")
     if not isinstance(pattern, str) or not pattern.strip():
         return None
-    part = CHECK_PLACES.get(str(spelled.get("where", "")).strip().lower(), "all")
+    part = CHECK_PLACES.get(str(spelled.get("where", "outputs")).strip().lower())
+    if part is None:  # a place the format does not offer: not a check we can run as meant
+        return None
     present = str(spelled.get("broken_when", "found")).strip().lower() != "missing"
     try:
         return Predicate(term=pattern.strip(), pattern=True, part=part, present=present)
