@@ -14,13 +14,7 @@ from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
-from memalign.alignment.learned_checks import (
-    adopted,
-    labelled_cases,
-    mined,
-    revalidated,
-    uses_checks,
-)
+from memalign.alignment.learned_checks import CheckStep, follow, labelled_cases, uses_checks
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
@@ -31,7 +25,6 @@ from memalign.records import (
     AlignmentReport,
     Example,
     Feedback,
-    Guideline,
     RejectedRecord,
     Verdict,
     utcnow,
@@ -242,24 +235,13 @@ def align(
         )
 
         # Checks follow all labelled records as they will be after this batch.
-        check_updates: list[tuple[Guideline, Vector | None]] = []
-        refuted: list[str] = []
-        added_checks: list[Guideline] = []
+        checks = CheckStep([], [], [])
         if uses_checks(spec):
             kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
             labelled = labelled_cases([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
-            recounted = revalidated(spec, current, labelled)
-            was_active = {g.id for g, _ in current if g.check is not None and g.check.active}
-            refuted = [g.id for g, _ in recounted
-                       if g.id in was_active and g.check and not g.check.active]  # fmt: skip
-            proposals = adopted(spec, merged.proposed, current, labelled)
-            # Mining knows the adopted checks, so it does not add the same test twice.
-            with_proposals = {g.id: (g, v) for g, v in [*current, *proposals]}
-            found = mined(spec, list(with_proposals.values()), labelled, incoming)
-            check_updates = [*recounted, *proposals, *found]
-            added_checks = [g for g, _ in [*proposals, *found]]
+            checks = follow(spec, current, merged.proposed, labelled, incoming)
 
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)
@@ -279,7 +261,7 @@ def align(
             )
             for r, key, vector in zip(incoming, keys, vectors, strict=True)
         ]
-        upserts = {**rewritten, **merged.upserts, **{g.id: (g, v) for g, v in check_updates}}
+        upserts = {**rewritten, **merged.upserts, **{g.id: (g, v) for g, v in checks.updates}}
         version = engine.store.commit(
             row.judge_id,
             ChangeSet(
@@ -295,7 +277,7 @@ def align(
                     "guidelines_added": len(merged.added),
                     "guidelines_merged": merged.merged,
                     "disagreements": report.disagreements,
-                    "checks_added": len(added_checks),
+                    "checks_added": len(checks.added),
                 },
             ),
         )
@@ -316,7 +298,7 @@ def align(
         report.examples_added = len(examples)
         report.examples_removed = len(changed)
         report.new_guidelines = merged.added
-        report.checks_added = added_checks
-        report.checks_refuted = refuted
+        report.checks_added = checks.added
+        report.checks_refuted = checks.refuted
     report.usage = meter.snapshot()
     return report

@@ -28,14 +28,12 @@ class Consolidation:
     added: list[Guideline] = field(default_factory=list)
     merged: int = 0
     retired: int = 0
-    # Checks proposed with the candidates, by the guideline each went to: validated by the
-    # caller against the labelled records before any is attached.
+    # Checks proposed with the candidates, by the guideline each went to (the first proposal
+    # per guideline): the caller decides which may be attached, and validates them first.
     proposed: dict[str, Predicate] = field(default_factory=dict)
 
     def propose(self, guideline: Guideline, candidate: Candidate) -> None:
-        # A human-owned rule keeps its words and gets no model-written check either.
-        human = guideline.pinned or guideline.origin == "manual"
-        if candidate.check is not None and guideline.check is None and not human:
+        if candidate.check is not None:
             self.proposed.setdefault(guideline.id, candidate.check)
 
 

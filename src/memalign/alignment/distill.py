@@ -87,7 +87,7 @@ class Distillation:
 
 
 CHECK_FORMAT = (
-    ', "check": {"where": "<outputs | first line of outputs | last line of outputs>", '
+    f', "check": {{"where": "<{" | ".join(CHECK_PLACES)}>", '
     '"pattern": "<regex, or empty>", "broken_when": "<found | missing>"}'
 )
 
@@ -95,7 +95,7 @@ CHECK_FORMAT = (
 def proposes_checks(spec: JudgeSpec) -> bool:
     """Whether reflection asks for a check with each guideline: a judge that uses checks and
     has ``MemoryConfig.propose_checks`` on."""
-    return spec.memory.checks and spec.memory.propose_checks and uses_checks(spec)
+    return spec.memory.propose_checks and uses_checks(spec)
 
 
 def render_item(item: DistillItem, spec: JudgeSpec, boundary: str = "case") -> str:

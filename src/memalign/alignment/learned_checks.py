@@ -7,6 +7,7 @@ Validation is substring search over the records, no model call (see memalign.che
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from memalign.checks import (
     Labelled,
@@ -65,6 +66,40 @@ def revalidated(
     return updates
 
 
+@dataclass(frozen=True)
+class CheckStep:
+    """What an alignment does to the checks: every guideline whose check changed (``updates``),
+    the checks it added (adopted or mined) and the ids of those it refuted."""
+
+    updates: list[Item]
+    added: list[Guideline]
+    refuted: list[str]
+
+
+def follow(
+    spec: JudgeSpec,
+    current: Sequence[Item],
+    proposed: Mapping[str, Predicate],
+    labelled: Sequence[Labelled],
+    batch: Sequence[Feedback],
+) -> CheckStep:
+    """The checks after an alignment: ``current`` (the guidelines as the batch leaves them)
+    recounted on ``labelled``, reflection's ``proposed`` checks adopted, and new ones mined
+    from the ``batch``'s feedback, none testing what an adopted one tests."""
+    recounted = revalidated(spec, current, labelled)
+    was_active = {g.id for g, _ in current if g.check is not None and g.check.active}
+    refuted = [g.id for g, _ in recounted
+               if g.id in was_active and g.check is not None and not g.check.active]  # fmt: skip
+    proposals = adopted(spec, proposed, current, labelled)
+    with_proposals = {g.id: (g, v) for g, v in [*current, *proposals]}
+    found = mined(spec, list(with_proposals.values()), labelled, batch)
+    return CheckStep(
+        updates=[*recounted, *proposals, *found],
+        added=[g for g, _ in [*proposals, *found]],
+        refuted=refuted,
+    )
+
+
 def adopted(
     spec: JudgeSpec,
     proposed: Mapping[str, Predicate],
@@ -72,11 +107,14 @@ def adopted(
     labelled: Sequence[Labelled],
 ) -> list[Item]:
     """The guidelines that reflection proposed a check with, carrying it where the labelled
-    records do not refute it (:func:`memalign.checks.adopt`); the guideline keeps its words."""
+    records do not refute it (:func:`memalign.checks.adopt`); the guideline keeps its words.
+    Never onto a guideline that has a check already, a retired one, or one a person owns (a
+    pinned or hand-written rule keeps its words and gets no model-written check either)."""
     updates: list[Item] = []
     for guideline, vector in guidelines:
         where = proposed.get(guideline.id)
-        if where is None or guideline.check is not None or guideline.status == "retired":
+        human = guideline.pinned or guideline.origin == "manual"
+        if where is None or guideline.check is not None or guideline.status == "retired" or human:
             continue
         check = adopt(where, labelled, spec.memory.check_min_bound)
         if check is not None:

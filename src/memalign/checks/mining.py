@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from memalign.checks.matching import holds, match, scoped_text
-from memalign.checks.validation import Labelled, base_rate, reading, wilson_lower_bound
+from memalign.checks.validation import Labelled, base_rates, reading, wilson_lower_bound
 from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
@@ -211,7 +211,7 @@ class _Miner:
 
     def __init__(self, labelled: Sequence[Labelled], min_bound: float, known: Sequence[Check]):
         self.labels = [label for _, label in labelled]
-        self.rates = {label: base_rate(label, labelled) for label in set(self.labels)}
+        self.rates = base_rates(labelled)
         self.min_bound = min_bound
         self.seen = {_identity(c) for c in known}
         # A new check firing on exactly the records a known one fires on adds nothing.

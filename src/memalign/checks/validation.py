@@ -50,15 +50,18 @@ def holds_up(hits: int, fires: int, base_rate: float, min_bound: float) -> bool:
     return bound >= min_bound and bound > base_rate
 
 
-def base_rate(label: str, labelled: Sequence[Labelled]) -> float:
-    return sum(1 for _, y in labelled if y == label) / len(labelled) if labelled else 0.0
+def base_rates(labelled: Sequence[Labelled]) -> dict[str, float]:
+    """Each label's share of all the labelled records."""
+    counts = Counter(label for _, label in labelled)
+    return {label: n / len(labelled) for label, n in counts.items()}
 
 
 def validate(check: Check, labelled: Sequence[Labelled], min_bound: float) -> Check:
     """The check with its figures recounted on ``labelled`` and ``active`` set from them."""
     fired = [label for case, label in labelled if match(check, case)[0]]
     hits = sum(1 for label in fired if label == check.label)
-    active = holds_up(hits, len(fired), base_rate(check.label, labelled), min_bound)
+    rate = base_rates(labelled).get(check.label, 0.0)
+    active = holds_up(hits, len(fired), rate, min_bound)
     return check.model_copy(update={"fires": len(fired), "hits": hits, "active": active})
 
 
@@ -103,8 +106,7 @@ def adopt(proposed: Predicate, labelled: Sequence[Labelled], min_bound: float) -
     too few to prove it) so later feedback can validate it; None when the records refute every
     reading or too few of them bear on it."""
     as_proposed = [holds(proposed, case) for case, _ in labelled]
-    counts = Counter(label for _, label in labelled)
-    rates = {label: n / len(labelled) for label, n in counts.items()}
+    rates = base_rates(labelled)
     best: tuple[tuple[bool, float, bool, float], Check] | None = None
     for present in (proposed.present, not proposed.present):
         wanted = present == proposed.present
