@@ -69,22 +69,3 @@ def test_blend_learns_to_trust_the_vote_when_the_model_is_uninformative() -> Non
     assert decide(BINARY, probs, None, blend, 0.7)[0] == "Pass"
     assert decide(BINARY, probs, None, blend, None) == ("Pass", "argmax")
     assert fit_blend(points[:5]) is None  # one Fail only
-
-
-def test_left_to_model_keeps_the_examples_no_check_decides() -> None:
-    from memalign.judging.decision import left_to_model
-    from memalign.records import Case, Check, Example, Guideline
-
-    check = Check(term="except:", present=True, label="Fail", fires=5, hits=5, active=True)
-    rule = Guideline(id="g1", text="bare except fails", check=check)
-    cases = {
-        "caught": Case(outputs="try: x()\nexcept: pass"),
-        "clean": Case(outputs="return 1"),
-    }
-    examples = [
-        Example(record_id=rid, key_text=rid, case_text=rid, label="Fail")
-        for rid in ("caught", "clean", "unknown")
-    ]
-    # An example whose record is gone counts as undecided: the model may still see its like.
-    assert left_to_model(BINARY, [rule], examples, cases) == [1, 2]
-    assert left_to_model(BINARY, [], examples, cases) == [0, 1, 2]

@@ -278,26 +278,3 @@ def decided_by_checks(hits: Sequence[CheckHit], output: OutputType | None = None
         return pairs.pick(hits)
     labels = {hit.label for hit in hits}
     return labels.pop() if len(labels) == 1 else None
-
-
-def left_to_model(
-    output: OutputType,
-    checks: Sequence[Guideline],
-    examples: Sequence[Example],
-    cases: Mapping[str, Case],
-) -> list[int]:
-    """The positions of the examples no validated check decides (an example whose record is
-    not found counts as undecided).
-
-    A case the checks decide never reaches the model's decision, so a decision fitted on every
-    example learns partly from cases it will never see: on marketing, the 1.5B's first-pass
-    verdicts said Fail on every record, the checks caught the failing ones they could, and the
-    rest were mostly Pass. Fitted on what is left, the decision learns how the model and the
-    embeddings read the cases actually left to them.
-    """
-    kept = []
-    for i, example in enumerate(examples):
-        case = cases.get(example.record_id)
-        if case is None or decided_by_checks(checks_fired(checks, case, output), output) is None:
-            kept.append(i)
-    return kept

@@ -19,19 +19,12 @@ from memalign.errors import InputError, MemalignError
 from memalign.judge_spec import JudgeSpec
 from memalign.judging.decision import (
     EVIDENCE_WINDOW,
-    Blend,
-    Threshold,
     checks_fired,
     decide,
     decided_by_checks,
     fit_rules,
-    left_to_model,
 )
-from memalign.judging.embedding_model import (
-    EmbeddingModel,
-    by_embedding,
-    fit_embedding_model,
-)
+from memalign.judging.embedding_model import by_embedding, fit_embedding_model
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -44,7 +37,7 @@ from memalign.judging.working_memory import (
 from memalign.memory import EpisodicIndex, Vector
 from memalign.prompts.rendering import example_key
 from memalign.providers import LLMProvider, ModelClient
-from memalign.records import Case, CheckHit, Example, Guideline, Verdict, canonical_json
+from memalign.records import Case, CheckHit, Example, Verdict, canonical_json
 from memalign.stores import JudgeRow, MemoryStore
 
 Hits = list[tuple[Example, float]]
@@ -117,16 +110,13 @@ class JudgeEngine:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self.episodic.sync()
-                guidelines = self.store.guidelines(self.judge_id)
-                checks = tuple(
-                    g
-                    for g, _ in guidelines
-                    if g.status == "active" and g.check is not None and g.check.active
-                )
                 threshold, blend = None, None
                 if self.fit_decision:
-                    threshold, blend = self._fit_rules(
-                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW), checks
+                    threshold, blend = fit_rules(
+                        self.spec.output,
+                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW),
+                        self.spec.memory.k,
+                        blend=self.spec.memory.decision == "blend",
                     )
                 embedding_model = None
                 if self.spec.memory.decision in ("embedding", "combined"):
@@ -134,9 +124,10 @@ class JudgeEngine:
                     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[
                         -EVIDENCE_WINDOW:
                     ]
-                    embedding_model = self._fit_embedding_model(
-                        [examples[i] for i in newest], matrix[newest], checks
+                    embedding_model = fit_embedding_model(
+                        self.spec.output, [examples[i] for i in newest], matrix[newest]
                     )
+                guidelines = self.store.guidelines(self.judge_id)
                 self._snapshot = MemorySnapshot(
                     version,
                     guidelines,
@@ -144,42 +135,14 @@ class JudgeEngine:
                     len(self.episodic),
                     threshold,
                     blend,
-                    checks,
+                    tuple(
+                        g
+                        for g, _ in guidelines
+                        if g.status == "active" and g.check is not None and g.check.active
+                    ),
                     embedding_model,
                 )
             return self._snapshot
-
-    def _left_to_model(
-        self, examples: list[Example], matrix: Vector, checks: Sequence[Guideline]
-    ) -> tuple[list[Example], Vector] | None:
-        """The examples (and their rows) no deciding check decides, the evidence the model's
-        decision is fitted on (see ``left_to_model``); None when that is all of them."""
-        if not checks or not self.spec.memory.checks_decide or not examples:
-            return None
-        records = self.store.get_records(self.judge_id, [e.record_id for e in examples])
-        kept = left_to_model(self.spec.output, checks, examples, {r.id: r.case for r in records})
-        if len(kept) == len(examples):
-            return None
-        return [examples[i] for i in kept], matrix[kept]
-
-    # Fitted on the cases left to the model; on every example when those are too few to fit.
-    def _fit_rules(
-        self, examples: list[Example], matrix: Vector, checks: Sequence[Guideline]
-    ) -> tuple[Threshold | None, Blend | None]:
-        k, blend = self.spec.memory.k, self.spec.memory.decision == "blend"
-        left = self._left_to_model(examples, matrix, checks)
-        if left is not None:
-            fitted = fit_rules(self.spec.output, *left, k, blend=blend)
-            if fitted != (None, None):
-                return fitted
-        return fit_rules(self.spec.output, examples, matrix, k, blend=blend)
-
-    def _fit_embedding_model(
-        self, examples: list[Example], matrix: Vector, checks: Sequence[Guideline]
-    ) -> EmbeddingModel | None:
-        left = self._left_to_model(examples, matrix, checks)
-        fitted = fit_embedding_model(self.spec.output, *left) if left is not None else None
-        return fitted or fit_embedding_model(self.spec.output, examples, matrix)
 
     def working_memory(
         self,
