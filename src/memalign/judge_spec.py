@@ -258,14 +258,15 @@ class MemoryConfig:
     # record without its own example): closer to what the judge will produce, at one more
     # judge call per labelled record. Only for binary labels on models with probabilities.
     calibrate: bool = False
-    # How a binary verdict is decided from the model's probabilities: "llm" (a threshold on
-    # P(first label), fitted on the feedback seen) or "blend" (that probability combined with a
-    # similarity-weighted vote of the retrieved examples, weights fitted on the feedback seen).
+    # How a verdict the checks leave is decided. "llm": the model's probabilities (for two
+    # labels, a threshold on P(first label) fitted on the feedback seen); "blend": that
+    # probability combined with a similarity-weighted vote of the retrieved examples;
     # "embedding": a linear model over the stored example embeddings decides (labels or a
     # scale; the model still gives the rationale); "combined" (two labels): the model's
-    # log-odds, centred on its fitted threshold, plus the embedding model's (measured in
-    # docs/benchmarks/memory-signals; opt-in until measured on a capable model too).
-    decision: Literal["llm", "blend", "embedding", "combined"] = "llm"
+    # log-odds, centred on its fitted threshold, plus the embedding model's. "auto" chooses among
+    # "llm", "embedding" and "combined" per judge by cross-validation on memory, keeping "llm"
+    # unless another beats it clearly (memalign.judging.selection, design/decision.md).
+    decision: Literal["auto", "llm", "blend", "embedding", "combined"] = "auto"
     # Checks (memalign.checks): mine them from the feedback's words and validate them on the
     # labelled records at each alignment; a check is active while the one-sided 95% lower bound
     # of its precision reaches ``check_min_bound`` (0.75: about 9 of 9 records agreeing). When

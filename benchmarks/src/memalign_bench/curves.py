@@ -29,7 +29,7 @@ from memalign_bench.guideline_checks import score_checks
 from memalign_bench.provenance import environment
 
 Signal = Literal["both", "label", "feedback"]
-Decision = Literal["llm", "blend", "embedding", "combined"]
+Decision = Literal["auto", "llm", "blend", "embedding", "combined"]
 MemoryMode = Literal["both", "semantic", "episodic"]
 Progress = Callable[[str, int, int], None]
 
@@ -47,7 +47,8 @@ class CurveConfig:
     example_chars: int | None = None
     signal: Signal = "both"
     memory: MemoryMode = "both"
-    decision: Decision = "llm"
+    # The product default is "auto"; runs before it named no rule and used "llm".
+    decision: Decision = "auto"
     # Also score the ``checks`` rule: each guideline asked as its own yes/no call (binary labels).
     checks: bool = False
     reference_price: str = "openai/gpt-4.1-mini"
@@ -61,7 +62,9 @@ class CurveConfig:
             name = f"{name}__example-chars-{self.example_chars}"
         if self.checks:
             name = f"{name}__checks"
-        return name if self.decision == "llm" else f"{name}__decision-{self.decision}"
+        # Runs before "auto" became the default named no rule and used "llm": their files keep
+        # the bare name, and record the rule in their config.
+        return name if self.decision == "auto" else f"{name}__decision-{self.decision}"
 
 
 def quality(

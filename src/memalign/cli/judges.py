@@ -68,8 +68,8 @@ def _summary(store: MemoryStore, name: str) -> dict[str, object]:
     }
 
 
-Decision = Literal["llm", "blend", "embedding", "combined"]
-DECISIONS: tuple[Decision, ...] = ("llm", "blend", "embedding", "combined")
+Decision = Literal["auto", "llm", "blend", "embedding", "combined"]
+DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined")
 
 
 def _decision(value: str) -> Decision:
@@ -115,11 +115,12 @@ def create(
         str,
         typer.Option(
             "--decision",
-            help="llm | blend | embedding | combined: blend weighs the retrieved examples' "
+            help="auto | llm | blend | embedding | combined: auto chooses among llm, embedding "
+            "and combined by cross-validation on memory; blend weighs the retrieved examples' "
             "labels in (two labels); embedding decides by a linear model over the stored "
             "example embeddings; combined adds its log-odds to the model's (two labels)",
         ),
-    ] = "llm",
+    ] = "auto",
     propose_checks: Annotated[
         bool,
         typer.Option(

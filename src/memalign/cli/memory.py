@@ -37,6 +37,7 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
+from memalign.judging import EVIDENCE_WINDOW, choose_decision
 from memalign.records import ForgetReport, Guideline
 
 guideline_app = typer.Typer(
@@ -60,6 +61,18 @@ def memory(
         "judge": name,
         "memory_version": row.version,
         "guidelines": [g.model_dump(mode="json") for g in guidelines],
+    }
+    choice = (
+        choose_decision(row.spec.output, *opened.recent_examples(row.judge_id, EVIDENCE_WINDOW))
+        if row.spec.memory.decision == "auto"
+        else None
+    )
+    data["decision"] = {
+        "rule": choice.rule if choice else row.spec.memory.decision,
+        "configured": row.spec.memory.decision,
+        "scores": dict(choice.scores) if choice else {},
+        "support": choice.support if choice else 0,
+        "explanation": choice.describe() if choice else None,
     }
     stored_examples = opened.examples(row.judge_id)[0] if examples else []
     if examples:
@@ -86,6 +99,16 @@ def memory(
                 text += f"\ncheck: {explain(g.check)}"
             table.add_row(g.id, status, text, ", ".join(g.sources))
         console.print(table)
+        if choice is not None:
+            console.print(f"decision: {choice.describe()}", highlight=False, markup=False)
+        else:
+            rule = row.spec.memory.decision
+            waiting = " (the model's rule until memory holds enough to choose)"
+            console.print(
+                f"decision: {rule}" + (waiting if rule == "auto" else ""),
+                highlight=False,
+                markup=False,
+            )
         if examples:
             rows = Table("record", "label", "judge said", "agree", "feedback")
             for e in stored_examples:

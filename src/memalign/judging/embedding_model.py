@@ -4,8 +4,9 @@ memory, fitted at no model cost, predict a new case's label (or score) from its 
 Measured on stored local-1.5B verdicts (docs/benchmarks/memory-signals): on policy_dev it beat
 the model's own fitted threshold (code review 0.74 against 0.62 balanced accuracy; the travel
 scale CCC 0.54 against 0.16), and summed with the model's centred log-odds it gave the best
-binary results (FinanceBench 0.66 against 0.64). It is opt-in (``MemoryConfig.decision``
-"embedding" or "combined") until a fitted combination is measured on a capable model too.
+binary results (FinanceBench 0.66 against 0.64). Under the default ``decision="auto"`` it
+decides where cross-validation on memory says it beats the model (memalign.judging.selection);
+``"embedding"`` or ``"combined"`` pin it.
 
 Labels: one-vs-rest L2 logistic regression (Newton steps); scales: ridge regression. The L2
 strength is chosen by 5-fold cross-validation. At most ``EVIDENCE_WINDOW`` newest examples.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from memalign.judge_spec import JudgeSpec, Labels, OutputType, Scale, Value
+from memalign.judge_spec import Labels, OutputType, Scale, Value
 from memalign.judging.decision import Threshold, normalise
 from memalign.records import Example
 
@@ -138,25 +139,41 @@ def _choose_l2(
     return best
 
 
+def combined_value(
+    output: Labels,
+    model: EmbeddingModel,
+    vector: npt.NDArray[np.float32],
+    probs: Mapping[str, float],
+    threshold: Threshold | None,
+) -> str:
+    """Two labels: the model's log-odds, centred on its fitted threshold, plus the embedding
+    model's log-odds; the first label when the sum is not negative."""
+    first = output.labels[0]
+    p = min(max(normalise(probs, output.choices)[first], 1e-6), 1 - 1e-6)
+    cut = _cut(threshold)
+    z = math.log(p / (1 - p)) - math.log(cut / (1 - cut)) + model.first_logit(vector)
+    return first if z >= 0 else output.labels[1]
+
+
+def _cut(threshold: Threshold | None) -> float:
+    return min(max(threshold.value if threshold is not None else 0.5, 1e-6), 1 - 1e-6)
+
+
 def by_embedding(
-    spec: JudgeSpec,
+    output: OutputType,
+    rule: str,
     model: EmbeddingModel,
     query: npt.NDArray[np.float32],
     probs: Mapping[str, float] | None,
     threshold: Threshold | None,
     fallback: Value | None,
 ) -> tuple[Value | None, str | None]:
-    """The verdict value under ``decision`` "embedding" or "combined", and how it was chosen."""
-    output = spec.output
+    """The verdict value under the "embedding" or "combined" rule, and how it was chosen."""
     two_labels = isinstance(output, Labels) and len(output.labels) == 2
-    if spec.memory.decision == "combined" and two_labels and probs is not None:
+    if rule == "combined" and two_labels and probs is not None:
         assert isinstance(output, Labels)
-        first = output.labels[0]
-        p = min(max(normalise(probs, output.choices)[first], 1e-6), 1 - 1e-6)
-        cut = min(max(threshold.value if threshold is not None else 0.5, 1e-6), 1 - 1e-6)
-        z = math.log(p / (1 - p)) - math.log(cut / (1 - cut)) + model.first_logit(query)
-        value = first if z >= 0 else output.labels[1]
-        return value, f"model log-odds (centred on {cut:.3f}) + {model.describe()}"
+        value = combined_value(output, model, query, probs, threshold)
+        return value, f"model log-odds (centred on {_cut(threshold):.3f}) + {model.describe()}"
     if isinstance(output, Labels | Scale):
         return model.predict(query), model.describe()
     return fallback, None

@@ -25,6 +25,7 @@ from memalign.judging.decision import (
     fit_rules,
 )
 from memalign.judging.embedding_model import by_embedding, fit_embedding_model
+from memalign.judging.selection import choose_decision
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -110,16 +111,22 @@ class JudgeEngine:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self.episodic.sync()
+                rule, choice = self.spec.memory.decision, None
                 threshold, blend = None, None
                 if self.fit_decision:
+                    recent, vectors = self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW)
+                    if rule == "auto":
+                        choice = choose_decision(self.spec.output, recent, vectors)
+                        rule = choice.rule if choice is not None else "llm"
                     threshold, blend = fit_rules(
                         self.spec.output,
-                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW),
+                        recent,
+                        vectors,
                         self.spec.memory.k,
-                        blend=self.spec.memory.decision == "blend",
+                        blend=rule == "blend",
                     )
                 embedding_model = None
-                if self.spec.memory.decision in ("embedding", "combined"):
+                if rule in ("embedding", "combined"):
                     examples, matrix = self.store.examples(self.judge_id)
                     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[
                         -EVIDENCE_WINDOW:
@@ -141,6 +148,8 @@ class JudgeEngine:
                         if g.status == "active" and g.check is not None and g.check.active
                     ),
                     embedding_model,
+                    rule,
+                    choice,
                 )
             return self._snapshot
 
@@ -274,7 +283,13 @@ class JudgeEngine:
             )
         if snapshot.embedding_model is not None and query is not None and error is None:
             value, decision = by_embedding(
-                self.spec, snapshot.embedding_model, query, probs, snapshot.threshold, value
+                self.spec.output,
+                snapshot.rule,
+                snapshot.embedding_model,
+                query,
+                probs,
+                snapshot.threshold,
+                value,
             )
         verdict = Verdict(
             judge=self.name,

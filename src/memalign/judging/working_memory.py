@@ -11,6 +11,7 @@ from memalign import prompts
 from memalign.judge_spec import JudgeSpec
 from memalign.judging.decision import Blend, Threshold, example_vote
 from memalign.judging.embedding_model import EmbeddingModel
+from memalign.judging.selection import DecisionChoice
 from memalign.judging.verdict import answer_format
 from memalign.memory import Vector, semantic
 from memalign.memory.episodic import EpisodicIndex
@@ -38,6 +39,9 @@ class MemorySnapshot:
     checks: tuple[Guideline, ...] = ()
     # Fitted when the judge decides by (or with) its example embeddings.
     embedding_model: EmbeddingModel | None = None
+    # The rule in force ("auto" resolved to what memory chose) and, under "auto", the choice.
+    rule: str = "llm"
+    choice: DecisionChoice | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,165 @@
+"""Choosing, per judge, what decides a verdict the checks leave: the model's own probabilities,
+a linear model over the stored example embeddings, or both summed — by cross-validation on the
+labelled examples already in memory, at no model cost.
+
+No one of them wins everywhere (design/decision.md): on rules about wording the model's fitted
+threshold or the checks do; on rules about intent that a small model cannot act on, the
+embeddings carry the experts' labels better than the model (an intent task on the local 1.5B:
+the embedding model near 0.86 balanced accuracy, the model near chance). Each example's
+first-pass probabilities were recorded when it arrived, before it was in memory, so they are
+honest held-out evidence of the model; the embedding model is refitted without each fold.
+
+The model's rule is kept unless another beats it by ``MARGIN`` on the held-out folds: its
+recorded probabilities come from a judge with less memory than the one that will use the rule,
+so its score understates it, most of all for capable models that act on their guidelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from memalign.judge_spec import Labels, OutputType, Scale, Value
+from memalign.judging.decision import Threshold, fit_threshold, value_from_probs
+from memalign.judging.embedding_model import EmbeddingModel, combined_value, fit_embedding_model
+from memalign.records import Example
+
+Rule = Literal["llm", "embedding", "combined"]
+
+# The newest labelled examples the choice is measured on: enough to tell rules apart, few enough
+# that refitting the embedding model per fold stays well under a second.
+SELECTION_WINDOW = 200
+# Below this many examples with the model's recorded answer, the folds are too small to fit an
+# embedding model (20 per fit) and the model's rule is kept.
+MIN_ROWS = 25
+MARGIN = 0.05
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class DecisionChoice:
+    """The rule ``decision="auto"`` chose and the held-out scores it was chosen on."""
+
+    rule: Rule
+    scores: tuple[tuple[Rule, float], ...]
+    support: int
+    metric: str
+
+    def describe(self) -> str:
+        measured = ", ".join(f"{name} {score:.2f}" for name, score in self.scores)
+        return (
+            f"auto chose {self.rule}: cross-validated {self.metric} on {self.support} "
+            f"examples ({measured}; another rule must beat the model's by {MARGIN:.2f})"
+        )
+
+
+def choose_decision(
+    output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32]
+) -> DecisionChoice | None:
+    """The rule that scores best on held-out folds of memory; None when memory is too small to
+    tell (or the output has no such rules), in which case the model's rule applies."""
+    if not isinstance(output, Labels | Scale):
+        return None
+    newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
+    rows = [
+        i
+        for i in newest
+        if examples[i].label is not None and _model_value(output, examples[i], None) is not None
+    ]
+    if len(rows) < MIN_ROWS:
+        return None
+    truth = [_canonical(output, examples[i].label) for i in rows]
+    folds = np.arange(len(rows)) % FOLDS
+    predicted: dict[Rule, list[Value | None]] = {
+        rule: [None] * len(rows) for rule in ("llm", "embedding", "combined")
+    }
+    for fold in range(FOLDS):
+        train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
+        threshold = fit_threshold(output, _evidence(examples, train))
+        model = fit_embedding_model(output, [examples[i] for i in train], matrix[train])
+        for j in np.flatnonzero(folds == fold):
+            example, vector = examples[rows[j]], matrix[rows[j]]
+            predicted["llm"][j] = _model_value(output, example, threshold)
+            if model is not None:
+                predicted["embedding"][j] = model.predict(vector)
+                predicted["combined"][j] = _combined(output, model, vector, example, threshold)
+    scores: list[tuple[Rule, float]] = []
+    for name, values in predicted.items():
+        if all(v is not None for v in values):
+            scores.append((name, _score(output, [_canonical(output, v) for v in values], truth)))
+    by_rule = dict(scores)
+    rule: Rule = "llm"
+    # Ties between the two embedding rules go to the one that keeps the model in the decision.
+    others: tuple[Rule, ...] = ("embedding", "combined")
+    for other in others:
+        needed = by_rule.get(rule, -np.inf) + (MARGIN if rule == "llm" else 0.0)
+        if other in by_rule and by_rule[other] >= needed:
+            rule = other
+    return DecisionChoice(rule, tuple(scores), len(rows), _metric(output))
+
+
+def _evidence(
+    examples: Sequence[Example], rows: Sequence[int]
+) -> list[tuple[dict[str, float], Value]]:
+    return [
+        (e.judge_probs, e.label)
+        for e in (examples[i] for i in rows)
+        if e.judge_probs is not None and e.label is not None
+    ]
+
+
+def _model_value(output: OutputType, example: Example, threshold: Threshold | None) -> Value | None:
+    """What the model's rule says for an example: its recorded probabilities read as the rule
+    reads them, else the verdict it recorded (the review flow keeps verdicts, not always
+    probabilities)."""
+    if example.judge_probs:
+        return value_from_probs(output, example.judge_probs, threshold)
+    return example.judge_value
+
+
+def _combined(
+    output: OutputType,
+    model: EmbeddingModel,
+    vector: npt.NDArray[np.float32],
+    example: Example,
+    threshold: Threshold | None,
+) -> Value | None:
+    if not isinstance(output, Labels) or len(output.labels) != 2 or not example.judge_probs:
+        return None
+    return combined_value(output, model, vector, example.judge_probs, threshold)
+
+
+def _canonical(output: OutputType, value: Value | None) -> Value | None:
+    """Labels in the judge's own spelling, scores as integers, so values compare equal."""
+    if value is None:
+        return None
+    if isinstance(output, Scale):
+        return round(float(str(value)))
+    assert isinstance(output, Labels)
+    return {label.lower(): label for label in output.labels}.get(str(value).lower(), str(value))
+
+
+def _metric(output: OutputType) -> str:
+    return "CCC" if isinstance(output, Scale) else "balanced accuracy"
+
+
+def _score(
+    output: OutputType, predicted: Sequence[Value | None], truth: Sequence[Value | None]
+) -> float:
+    """Balanced accuracy for labels (mean recall over the labels present), Lin's concordance
+    correlation for a scale."""
+    if isinstance(output, Scale):
+        x = np.array([float(str(v)) for v in predicted])
+        y = np.array([float(str(v)) for v in truth])
+        denominator = x.var() + y.var() + (x.mean() - y.mean()) ** 2
+        covariance = float(((x - x.mean()) * (y - y.mean())).mean())
+        return 1.0 if denominator == 0 else 2 * covariance / float(denominator)
+    recalls = [
+        np.mean([p == t for p, t in zip(predicted, truth, strict=True) if t == label])
+        for label in sorted({str(t) for t in truth})
+    ]
+    return float(np.mean(recalls))

@@ -1,0 +1,121 @@
+"""decision="auto": the rule chosen per judge by cross-validation on memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from memalign import Feedback, Judge, JudgeSpec, Labels, MemoryConfig, Pairwise, Scale
+from memalign.judging.selection import MARGIN, MIN_ROWS, choose_decision
+from memalign.providers import Completion, CompletionRequest
+from memalign.records import Example
+from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
+
+WORDS = ["alpha", "bravo", "delta", "echo", "golf", "hotel", "india", "kilo", "lima", "mike"]
+BINARY = Labels(("Pass", "Fail"))
+
+
+def _memory(
+    n: int, probs: Callable[[int, str], dict[str, float] | None], value: str | None = None
+) -> tuple[list[Example], np.ndarray]:
+    """Examples whose embeddings separate the labels (the word "unsafe" marks Fail) and whose
+    recorded model probabilities come from ``probs``."""
+    texts = [
+        f"{WORDS[i % 10]} {WORDS[(i * 3) % 10]} {'unsafe' if i % 2 else 'tidy'}" for i in range(n)
+    ]
+    vectors = np.asarray(HashEmbedder(64).embed(texts), dtype=np.float32)
+    examples = []
+    for i, text in enumerate(texts):
+        label = "Fail" if i % 2 else "Pass"
+        examples.append(Example(record_id=f"r{i}", key_text=text, case_text=text, label=label,
+                                judge_probs=probs(i, label), judge_value=value))  # fmt: skip
+    return examples, vectors
+
+
+def _noise(i: int, label: str) -> dict[str, float]:
+    # A model with no idea of the rule: its probabilities follow the record's position.
+    p = 0.3 + 0.4 * ((i * 7) % 5) / 4
+    return {"Pass": p, "Fail": 1 - p}
+
+
+def _sharp(i: int, label: str) -> dict[str, float]:
+    return {"Pass": 0.9, "Fail": 0.1} if label == "Pass" else {"Pass": 0.2, "Fail": 0.8}
+
+
+def test_embeddings_are_chosen_when_the_model_cannot_tell_the_labels_apart() -> None:
+    choice = choose_decision(BINARY, *_memory(40, _noise))
+    assert choice is not None and choice.rule in ("embedding", "combined")
+    scores = dict(choice.scores)
+    assert set(scores) == {"llm", "embedding", "combined"} and choice.support == 40
+    assert scores[choice.rule] >= scores["llm"] + MARGIN
+    assert f"auto chose {choice.rule}" in choice.describe()
+
+
+def test_the_model_keeps_the_decision_when_it_is_right() -> None:
+    choice = choose_decision(BINARY, *_memory(40, _sharp))
+    assert choice is not None and choice.rule == "llm"
+    assert dict(choice.scores)["llm"] == 1.0
+
+
+def test_too_little_memory_or_no_rules_to_choose_from_leave_the_model_deciding() -> None:
+    assert choose_decision(BINARY, *_memory(MIN_ROWS - 1, _noise)) is None
+    assert choose_decision(Pairwise(), *_memory(40, _noise)) is None
+    # No recorded answer of the model at all: nothing to compare the embeddings against.
+    assert choose_decision(BINARY, *_memory(40, lambda i, label: None)) is None
+
+
+def test_recorded_verdicts_stand_in_for_probabilities() -> None:
+    # The review flow keeps the judge's verdicts; a judge that always said Pass is at chance.
+    choice = choose_decision(BINARY, *_memory(40, lambda i, label: None, value="Pass"))
+    assert choice is not None and dict(choice.scores)["llm"] == 0.5
+    assert choice.rule == "embedding" and "combined" not in dict(choice.scores)
+
+
+def test_a_scale_is_chosen_by_concordance() -> None:
+    examples, matrix = _memory(40, lambda i, label: {"3": 1.0})
+    scored = [e.model_copy(update={"label": "1" if e.label == "Fail" else "5"}) for e in examples]
+    choice = choose_decision(Scale(1, 5), scored, matrix)
+    assert choice is not None and choice.metric == "CCC" and choice.rule == "embedding"
+    assert dict(choice.scores)["llm"] == pytest.approx(0.0)
+
+
+def _records() -> list[Feedback]:
+    return [
+        Feedback(id=f"r{i}", outputs=f"{WORDS[i % 10]} {'unsafe' if i % 2 else 'tidy'}",
+                 label="Fail" if i % 2 else "Pass")
+        for i in range(40)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("sharp", [False, True])
+def test_a_judge_under_auto_decides_as_its_memory_chose(
+    make_judge: Callable[..., Judge], spec: JudgeSpec, sharp: bool
+) -> None:
+    def model(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        case = request.messages[-1].content.rsplit("Case to judge", 1)[-1]
+        fail = sharp and "unsafe" in case
+        value, p = ("Fail", 0.2) if fail else ("Pass", 0.55)
+        return Completion(text=f'{{"rationale": "r", "value": "{value}"}}',
+                          choice_probs={"Pass": p, "Fail": 1 - p})  # fmt: skip
+
+    judge = make_judge(
+        replace(spec, memory=MemoryConfig(checks=False)),
+        llm=ScriptedLLM(model),
+        embedder=HashEmbedder(64),
+    )
+    assert spec.memory.decision == "auto"
+    judge.align(_records())
+    snapshot = judge.snapshot()
+    assert snapshot.choice is not None and snapshot.rule == snapshot.choice.rule
+    verdict = judge.judge(outputs="kilo unsafe")
+    assert verdict.value == "Fail"
+    if sharp:
+        assert snapshot.rule == "llm" and "P(first label)" in (verdict.decision or "")
+    else:
+        assert snapshot.rule in ("embedding", "combined")
+        assert "embedding logistic model" in (verdict.decision or "")
