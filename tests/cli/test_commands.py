@@ -339,3 +339,23 @@ def test_a_guidelines_check_is_set_replaced_and_removed(cli: Invoke, judge: str)
     assert cli("guideline", "check", judge, rule["id"]).exit_code == 2  # neither
     missing = cli("guideline", "check", judge, "g-nope", "--remove")
     assert missing.exit_code == 2 and "g-nope" in missing.stderr
+
+
+def test_memory_shows_the_decision_rule_and_what_auto_chose(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
+    few = _json(cli("memory", judge, "--json").output)["decision"]
+    assert few == {"rule": "auto", "configured": "auto", "scores": {}, "support": 0,
+                   "explanation": None}  # fmt: skip
+    assert "until memory holds enough to choose" in cli("memory", judge).output
+    more = [
+        {"id": f"m{i}", "outputs": f"reply {i} {'sorry' if i % 2 else 'whatever'}",
+         "label": "Pass" if i % 2 else "Fail"}
+        for i in range(30)
+    ]  # fmt: skip
+    assert cli("align", judge, str(write_jsonl(tmp_path / "m.jsonl", more))).exit_code == 0
+    chosen = _json(cli("memory", judge, "--json").output)["decision"]
+    assert chosen["rule"] in ("llm", "embedding", "combined") and chosen["support"] >= 25
+    assert "llm" in chosen["scores"] and chosen["explanation"].startswith("auto chose")
+    assert f"auto chose {chosen['rule']}" in cli("memory", judge).output

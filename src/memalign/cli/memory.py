@@ -37,7 +37,7 @@ from memalign.cli.common import (
 )
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
-from memalign.judging import EVIDENCE_WINDOW, choose_decision
+from memalign.judging import SELECTION_WINDOW, choose_decision
 from memalign.records import ForgetReport, Guideline
 
 guideline_app = typer.Typer(
@@ -63,7 +63,10 @@ def memory(
         "guidelines": [g.model_dump(mode="json") for g in guidelines],
     }
     choice = (
-        choose_decision(row.spec.output, *opened.recent_examples(row.judge_id, EVIDENCE_WINDOW))
+        choose_decision(
+            row.spec.output,
+            *opened.recent_examples(row.judge_id, SELECTION_WINDOW, carrying="answer"),
+        )
         if row.spec.memory.decision == "auto"
         else None
     )

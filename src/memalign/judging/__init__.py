@@ -6,13 +6,12 @@ The :class:`JudgeEngine` is a judge bound to its store and models; the verdict l
 (:mod:`~memalign.judging.selection`) and the prompt layout
 (:mod:`~memalign.judging.working_memory`) are its machinery."""
 
-from memalign.judging.decision import EVIDENCE_WINDOW
 from memalign.judging.engine import JudgeEngine
-from memalign.judging.selection import DecisionChoice, choose_decision
+from memalign.judging.selection import SELECTION_WINDOW, DecisionChoice, choose_decision
 from memalign.judging.working_memory import MemorySnapshot, WorkingMemory
 
 __all__ = [
-    "EVIDENCE_WINDOW",
+    "SELECTION_WINDOW",
     "DecisionChoice",
     "JudgeEngine",
     "MemorySnapshot",

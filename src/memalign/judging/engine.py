@@ -25,7 +25,7 @@ from memalign.judging.decision import (
     fit_rules,
 )
 from memalign.judging.embedding_model import by_embedding, fit_embedding_model
-from memalign.judging.selection import choose_decision
+from memalign.judging.selection import SELECTION_WINDOW, choose_decision
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -114,14 +114,17 @@ class JudgeEngine:
                 rule, choice = self.spec.memory.decision, None
                 threshold, blend = None, None
                 if self.fit_decision:
-                    recent, vectors = self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW)
                     if rule == "auto":
-                        choice = choose_decision(self.spec.output, recent, vectors)
+                        choice = choose_decision(
+                            self.spec.output,
+                            *self.store.recent_examples(
+                                self.judge_id, SELECTION_WINDOW, carrying="answer"
+                            ),
+                        )
                         rule = choice.rule if choice is not None else "llm"
                     threshold, blend = fit_rules(
                         self.spec.output,
-                        recent,
-                        vectors,
+                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW),
                         self.spec.memory.k,
                         blend=rule == "blend",
                     )

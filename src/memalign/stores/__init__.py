@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from memalign.errors import InputError
-from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore
+from memalign.stores.base import DEFAULT_TENANT, ChangeSet, Evidence, JudgeRow, MemoryStore
 
 __all__ = [
     "DEFAULT_TENANT",
     "ChangeSet",
+    "Evidence",
     "JudgeRow",
     "MemoryStore",
     "default_store_path",

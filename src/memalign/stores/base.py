@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from memalign.memory import Vector
 from memalign.records import Example, Feedback, Guideline, MemoryVersion, Verdict
 
 DEFAULT_TENANT = "default"
+# What an example must carry to count as evidence of how the judge answered: its first-pass
+# label probabilities, or those or its verdict.
+Evidence = Literal["probabilities", "answer"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ class MemoryStore(Protocol):
     def examples(self, judge_id: int) -> tuple[list[Example], Vector]: ...
     def example_count(self, judge_id: int, record_ids: Sequence[str] | None = None) -> int: ...
     def examples_by_key(self, judge_id: int, keys: Sequence[int]) -> dict[int, Example]: ...
-    def recent_examples(self, judge_id: int, limit: int) -> tuple[list[Example], Vector]: ...
+    def recent_examples(
+        self, judge_id: int, limit: int, *, carrying: Evidence = "probabilities"
+    ) -> tuple[list[Example], Vector]: ...
     def example_vectors(
         self, judge_id: int, keys: Sequence[int] | None = None
     ) -> tuple[int, npt.NDArray[np.int64], Vector]: ...

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from memalign.memory import Vector
 from memalign.records import Example
+from memalign.stores.base import Evidence
 from memalign.stores.sqlite.failures import store_failures
 
 # SQLite's default limit on host parameters is 999 in older builds: query in chunks below it.
@@ -78,15 +79,21 @@ class ExampleReads:
             out.update({row[0]: Example.model_validate_json(row["example_json"]) for row in rows})
         return out
 
-    def recent_examples(self, judge_id: int, limit: int) -> tuple[list[Example], Vector]:
-        """The ``limit`` newest examples that carry calibration probabilities, oldest first."""
+    def recent_examples(
+        self, judge_id: int, limit: int, *, carrying: Evidence = "probabilities"
+    ) -> tuple[list[Example], Vector]:
+        """The ``limit`` newest examples that carry the judge's first-pass probabilities (or,
+        with ``carrying="answer"``, its probabilities or its verdict), oldest first."""
         # Only the newest 4 × limit examples are looked at, so the cost stays bounded when few
         # carry probabilities (a model without them) whatever the memory's size.
+        condition = "json_extract(example_json, '$.judge_probs') IS NOT NULL"
+        if carrying == "answer":
+            condition = f"({condition} OR json_extract(example_json, '$.judge_value') IS NOT NULL)"
         rows = self._rows(
             "SELECT example_json, dim, vector FROM examples WHERE example_key IN "
             "(SELECT example_key FROM examples WHERE +judge_id = ? "
             "ORDER BY example_key DESC LIMIT ?) "
-            "AND json_extract(example_json, '$.judge_probs') IS NOT NULL "
+            f"AND {condition} "
             "ORDER BY example_key DESC LIMIT ?",
             (judge_id, 4 * limit, limit),
         )[::-1]
