@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from memalign import Feedback, Judge, JudgeSpec, Labels, MemoryConfig, Scale
-from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model
+from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model, fit_logistic
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
@@ -77,3 +77,16 @@ def test_a_judge_decides_with_its_example_embeddings(
     assert verdict.value == "Fail" and "embedding logistic model fitted on 40" in verdict.decision
     assert verdict.usage.llm_calls == 1 and verdict.rationale  # the model still explains
     assert judge.judge(outputs="kilo tidy").value == "Pass"
+
+
+def test_fewer_examples_than_dimensions_fit_the_same_model_in_the_examples_span() -> None:
+    rng = np.random.default_rng(3)
+    x = np.hstack([rng.normal(size=(30, 64)), np.ones((30, 1))])
+    y = (rng.random(30) > 0.5).astype(float)
+    w = np.zeros(65)
+    penalty = 0.1 * np.eye(65)
+    penalty[-1, -1] = 0.0
+    for _ in range(100):  # the d×d Newton solve the shortcut avoids
+        p = 1 / (1 + np.exp(-(x @ w)))
+        w -= np.linalg.solve((x.T * (p * (1 - p))) @ x + penalty, x.T @ (p - y) + penalty @ w)
+    assert np.allclose(fit_logistic(x, y, 0.1), w, atol=1e-6)

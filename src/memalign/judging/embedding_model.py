@@ -90,6 +90,15 @@ def fit_embedding_model(
 def fit_logistic(x: Array, y: Array, l2: float = 1.0) -> Array:
     """L2-regularised logistic regression by Newton steps; the last column of ``x`` is the
     constant (left unpenalised)."""
+    features = x[:, :-1]
+    if features.shape[1] > features.shape[0]:
+        # Fewer examples than dimensions (the usual case: 384-d vectors, tens of examples). The
+        # penalised weights lie in the span of the examples' vectors — a part orthogonal to it
+        # changes no prediction and only adds to the penalty — so fitting in that span's
+        # coordinates gives the same model from an n×n Newton system instead of a d×d one.
+        _, _, vt = np.linalg.svd(features, full_matrices=False)
+        inner = fit_logistic(np.hstack([features @ vt.T, x[:, -1:]]), y, l2)
+        return np.append(vt.T @ inner[:-1], inner[-1])
     w: Array = np.zeros(x.shape[1])
     penalty = l2 * np.eye(x.shape[1])
     penalty[-1, -1] = 0.0  # the intercept is not shrunk

@@ -1,0 +1,146 @@
+"""The decision rules of design/decision.md side by side on the same stored verdicts (issue 22).
+
+No judge call: for each finished `memalign-bench curves` run in --runs (seed 0, its largest
+shard), the judge's memory is read from the run's store and its stored test verdicts are
+re-decided by each rule — the model's fitted threshold ("llm"), the embedding model, both summed
+("combined") and what "auto" chose — with the checks deciding first, as in the product. The test
+cases are embedded again with the run's embedder (local MiniLM). Quality on all, familiar and
+novel phrasing (`meta.phrasing`).
+
+    python benchmarks/scripts/decision_rules.py --runs docs/benchmarks/local-1.5b/memory-acts-auto \
+      [--data ../shared/datasets] [--out FILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memalign.evaluation.metrics import balanced_accuracy, ccc
+from memalign.judge_spec import Labels, Scale, Value
+from memalign.judging import SELECTION_WINDOW, choose_decision
+from memalign.judging.decision import EVIDENCE_WINDOW, fit_rules, value_from_probs
+from memalign.judging.embedding_model import combined_value, fit_embedding_model
+from memalign.models import get_embedder
+from memalign.prompts.rendering import example_key
+from memalign.stores import open_store
+from memalign_bench.curves import CurveConfig
+from memalign_bench.datasets import DATASETS
+
+RULES = ("argmax", "llm", "embedding", "combined", "auto")
+
+
+def _phrasing(data: Path, file: str) -> dict[str, str]:
+    rows = (json.loads(line) for line in (data / file).read_text("utf-8").splitlines() if line)
+    return {row["id"]: (row.get("meta") or {}).get("phrasing", "n/a") for row in rows}
+
+
+def _cells(output: Any, predicted: list[Any], truth: list[Any], phrasing: list[str]) -> list[str]:
+    cells = []
+    for group in ("all", "familiar", "novel"):
+        keep = [
+            i
+            for i, p in enumerate(phrasing)
+            if (group == "all" or p == group) and predicted[i] is not None
+        ]
+        if len(keep) < 5:
+            cells.append("–")
+            continue
+        if isinstance(output, Scale):
+            value = ccc([float(predicted[i]) for i in keep], [float(truth[i]) for i in keep])
+        else:
+            norm = {label.lower(): label for label in output.choices}
+            value = balanced_accuracy(
+                [norm.get(str(predicted[i]).lower(), str(predicted[i])) for i in keep],
+                [norm.get(str(truth[i]).lower(), str(truth[i])) for i in keep],
+            )
+        cells.append(f"{value:.2f}")
+    return cells
+
+
+def rescore(run: Path, data: Path, embed: Any) -> list[str]:
+    results = json.loads(run.read_text())
+    config = CurveConfig(**{k: v for k, v in results["config"].items() if k != "extra"})
+    shard = max(config.shards)
+    step = results["steps"][f"0:{shard}"]
+    dataset = DATASETS[config.dataset]
+    spec = dataset.spec
+    output = spec.output
+    _, test = dataset.load(data)
+    test = test[: config.test_limit] if config.test_limit else test
+    store = open_store(run.parent / "stores" / f"{config.run_name}__seed0.db", create=False)
+    row = store.get_judge(spec.name)
+    threshold, _ = fit_rules(
+        output, *store.recent_examples(row.judge_id, EVIDENCE_WINDOW), spec.memory.k, blend=False
+    )
+    examples, matrix = store.examples(row.judge_id)
+    model = fit_embedding_model(output, examples, matrix)
+    choice = choose_decision(
+        output, *store.recent_examples(row.judge_id, SELECTION_WINDOW, carrying="answer")
+    )
+    vectors = np.asarray(embed([example_key(r.case, spec) for r in test]), dtype=np.float32)
+    by_rule: dict[str, list[Value | None]] = {rule: [] for rule in RULES}
+    decided = 0
+    for verdict, vector in zip(step["test_verdicts"], vectors, strict=True):
+        probs = verdict.get("p")
+        if not probs:  # decided by checks (or an error): every rule keeps it
+            decided += verdict.get("value") is not None
+            for rule in RULES:
+                by_rule[rule].append(verdict.get("value"))
+            continue
+        values: dict[str, Value | None] = {
+            "argmax": value_from_probs(output, probs),
+            "llm": value_from_probs(output, probs, threshold),
+            "embedding": model.predict(vector) if model else None,
+            "combined": None,
+        }
+        if model and isinstance(output, Labels) and len(output.labels) == 2:
+            values["combined"] = combined_value(output, model, vector, probs, threshold)
+        values["auto"] = values[choice.rule if choice else "llm"]
+        for rule in RULES:
+            by_rule[rule].append(values[rule])
+    by_id = _phrasing(data, dataset.file)
+    phrasing = [by_id.get(r.id, "n/a") for r in test]
+    truth = [r.label for r in test]
+    lines = [
+        f"### {config.dataset} ({'CCC' if isinstance(output, Scale) else 'balanced accuracy'}; "
+        f"{shard} records, {len(test)} unseen: {phrasing.count('familiar')} familiar, "
+        f"{phrasing.count('novel')} novel; {decided} decided by checks)",
+        "",
+        f"auto: {choice.describe() if choice else 'too little memory: llm'}",
+        "",
+        "| rule (checks first) | all | familiar | novel |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES:
+        cells = _cells(output, by_rule[rule], truth, phrasing)
+        lines.append(f"| {rule} | {' | '.join(cells)} |")
+    store.close()
+    return [*lines, ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, required=True)
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).parents[3] / "shared" / "datasets"
+    )
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    embedder = get_embedder("local")
+    lines: list[str] = []
+    for run in sorted(args.runs.glob("*.json")):
+        if "steps" in json.loads(run.read_text()):
+            lines += rescore(run, args.data, embedder.embed)
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
