@@ -18,7 +18,7 @@ from memalign.config import Settings
 from memalign.errors import InputError, MemalignError, NotFoundError, SpecError, StoreError
 from memalign.judge import Judge
 from memalign.models import build_models, default_embedder
-from memalign.stores import MemoryStore, open_store
+from memalign.stores import JudgeRow, MemoryStore, open_store
 
 StoreOpt = Annotated[
     str | None,
@@ -144,11 +144,19 @@ def open_judge(store: MemoryStore, name: str, model: str | None = None) -> Judge
     models = build_models(
         chosen,
         reflection_model=reflection,
-        embedder=row.spec.embedder or config.embedder or default_embedder(chosen),
+        embedder=judge_embedder(row, chosen),
         reference_price=config.reference_price,
         timeout=config.timeout_seconds,
     )
     return Judge(store, row, **models.as_kwargs())
+
+
+def judge_embedder(row: JudgeRow, model: str | None = None) -> str:
+    """The embedder a judge's memory vectors were made with (``model``: the judging model, when
+    the judge names no embedder)."""
+    config = settings()
+    chosen = model or row.spec.model or config.model
+    return row.spec.embedder or config.embedder or default_embedder(chosen)
 
 
 def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+import numpy.typing as npt
 import typer
 from rich.table import Table
 
@@ -32,13 +35,17 @@ from memalign.cli.common import (
     command,
     console,
     emit,
+    judge_embedder,
     open_judge,
     store_for,
 )
+from memalign.embedders import EmbeddingClient
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
-from memalign.judging import SELECTION_WINDOW, choose_decision
+from memalign.judging import DecisionChoice, fit_decision
+from memalign.models import get_embedder
 from memalign.records import ForgetReport, Guideline
+from memalign.stores import JudgeRow, MemoryStore
 
 guideline_app = typer.Typer(
     help="Edit a judge's guidelines by hand.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -62,14 +69,7 @@ def memory(
         "memory_version": row.version,
         "guidelines": [g.model_dump(mode="json") for g in guidelines],
     }
-    choice = (
-        choose_decision(
-            row.spec.output,
-            *opened.recent_examples(row.judge_id, SELECTION_WINDOW, carrying="answer"),
-        )
-        if row.spec.memory.decision == "auto"
-        else None
-    )
+    choice = _choice(opened, row) if row.spec.memory.decision == "auto" else None
     data["decision"] = {
         "rule": choice.rule if choice else row.spec.memory.decision,
         "configured": row.spec.memory.decision,
@@ -128,6 +128,16 @@ def memory(
                 )
 
     emit(data, as_json, render)
+
+
+def _choice(opened: MemoryStore, row: JudgeRow) -> DecisionChoice | None:
+    """What ``decision="auto"`` chooses from this memory, as judging will."""
+
+    def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        # Only a pairwise judge embeds here (its responses); the model is never called.
+        return EmbeddingClient(get_embedder(judge_embedder(row))).embed(texts)
+
+    return fit_decision(row.spec, opened, row.judge_id, embed).choice
 
 
 def _show(guideline: Guideline, as_json: bool, verb: str) -> None:

@@ -7,14 +7,16 @@ The :class:`JudgeEngine` is a judge bound to its store and models; the verdict l
 (:mod:`~memalign.judging.working_memory`) are its machinery."""
 
 from memalign.judging.engine import JudgeEngine
-from memalign.judging.selection import SELECTION_WINDOW, DecisionChoice, choose_decision
+from memalign.judging.fitting import FittedDecision, fit_decision
+from memalign.judging.selection import DecisionChoice, choose_decision
 from memalign.judging.working_memory import MemorySnapshot, WorkingMemory
 
 __all__ = [
-    "SELECTION_WINDOW",
     "DecisionChoice",
+    "FittedDecision",
     "JudgeEngine",
     "MemorySnapshot",
     "WorkingMemory",
     "choose_decision",
+    "fit_decision",
 ]

@@ -17,15 +17,10 @@ from memalign.accounting import Meter
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import InputError, MemalignError
 from memalign.judge_spec import JudgeSpec
-from memalign.judging.decision import (
-    EVIDENCE_WINDOW,
-    checks_fired,
-    decide,
-    decided_by_checks,
-    fit_rules,
-)
-from memalign.judging.embedding_model import by_embedding, fit_embedding_model
-from memalign.judging.selection import SELECTION_WINDOW, choose_decision
+from memalign.judging.decision import checks_fired, decide, decided_by_checks
+from memalign.judging.embedding_model import by_embedding
+from memalign.judging.fitting import FittedDecision, fit_decision
+from memalign.judging.pairwise_model import by_pairwise_model, response_texts
 from memalign.judging.verdict import ask_verdict
 from memalign.judging.working_memory import (
     MemorySnapshot,
@@ -111,48 +106,28 @@ class JudgeEngine:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self.episodic.sync()
-                rule, choice = self.spec.memory.decision, None
-                threshold, blend = None, None
-                if self.fit_decision:
-                    if rule == "auto":
-                        choice = choose_decision(
-                            self.spec.output,
-                            *self.store.recent_examples(
-                                self.judge_id, SELECTION_WINDOW, carrying="answer"
-                            ),
-                        )
-                        rule = choice.rule if choice is not None else "llm"
-                    threshold, blend = fit_rules(
-                        self.spec.output,
-                        *self.store.recent_examples(self.judge_id, EVIDENCE_WINDOW),
-                        self.spec.memory.k,
-                        blend=rule == "blend",
-                    )
-                embedding_model = None
-                if rule in ("embedding", "combined"):
-                    examples, matrix = self.store.examples(self.judge_id)
-                    newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[
-                        -EVIDENCE_WINDOW:
-                    ]
-                    embedding_model = fit_embedding_model(
-                        self.spec.output, [examples[i] for i in newest], matrix[newest]
-                    )
+                fitted = (
+                    fit_decision(self.spec, self.store, self.judge_id, self.embedder.embed)
+                    if self.fit_decision
+                    else FittedDecision()  # the model's plain read-out, nothing fitted
+                )
                 guidelines = self.store.guidelines(self.judge_id)
                 self._snapshot = MemorySnapshot(
                     version,
                     guidelines,
                     self.episodic,
                     len(self.episodic),
-                    threshold,
-                    blend,
+                    fitted.threshold,
+                    fitted.blend,
                     tuple(
                         g
                         for g, _ in guidelines
                         if g.status == "active" and g.check is not None and g.check.active
                     ),
-                    embedding_model,
-                    rule,
-                    choice,
+                    fitted.embedding_model,
+                    fitted.rule,
+                    fitted.choice,
+                    fitted.pairwise_model,
                 )
             return self._snapshot
 
@@ -284,6 +259,13 @@ class JudgeEngine:
             value, decision = decide(
                 self.spec.output, probs, snapshot.threshold, snapshot.blend, memory.vote
             )
+        if snapshot.pairwise_model is not None and error is None:
+            pair = response_texts(case)
+            if pair is not None:
+                a, b = self.embedder.embed(list(pair), meter)
+                value, decision = by_pairwise_model(
+                    snapshot.rule, snapshot.pairwise_model, a - b, probs
+                )
         if snapshot.embedding_model is not None and query is not None and error is None:
             value, decision = by_embedding(
                 self.spec.output,

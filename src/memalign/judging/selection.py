@@ -23,9 +23,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from memalign.judge_spec import Labels, OutputType, Scale, Value
+from memalign.errors import LabelError
+from memalign.judge_spec import Labels, OutputType, Pairwise, Scale, Value
 from memalign.judging.decision import Threshold, fit_threshold, value_from_probs
 from memalign.judging.embedding_model import EmbeddingModel, combined_value, fit_embedding_model
+from memalign.judging.pairwise_model import combined_pick, fit_pairwise_model
 from memalign.records import Example
 
 Rule = Literal["llm", "embedding", "combined"]
@@ -61,15 +63,14 @@ def choose_decision(
     output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32]
 ) -> DecisionChoice | None:
     """The rule that scores best on held-out folds of memory; None when memory is too small to
-    tell (or the output has no such rules), in which case the model's rule applies."""
-    if not isinstance(output, Labels | Scale):
+    tell (or the output has no such rules), in which case the model's rule applies.
+
+    ``matrix`` holds one row per example: its stored embedding, or for a pairwise judge the
+    embedding of response A minus that of response B."""
+    if not isinstance(output, Labels | Scale | Pairwise):
         return None
     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
-    rows = [
-        i
-        for i in newest
-        if examples[i].label is not None and _model_value(output, examples[i], None) is not None
-    ]
+    rows = [i for i in newest if _usable(output, examples[i])]
     if len(rows) < MIN_ROWS:
         return None
     truth = [_canonical(output, examples[i].label) for i in rows]
@@ -80,13 +81,12 @@ def choose_decision(
     for fold in range(FOLDS):
         train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
         threshold = fit_threshold(output, _evidence(examples, train))
-        model = fit_embedding_model(output, [examples[i] for i in train], matrix[train])
-        for j in np.flatnonzero(folds == fold):
-            example, vector = examples[rows[j]], matrix[rows[j]]
-            predicted["llm"][j] = _model_value(output, example, threshold)
-            if model is not None:
-                predicted["embedding"][j] = model.predict(vector)
-                predicted["combined"][j] = _combined(output, model, vector, example, threshold)
+        for j, (embedding, combined) in _held_out(
+            output, examples, matrix, train, rows, folds == fold, threshold
+        ):
+            predicted["llm"][j] = _model_value(output, examples[rows[j]], threshold)
+            predicted["embedding"][j] = embedding
+            predicted["combined"][j] = combined
     scores: list[tuple[Rule, float]] = []
     for name, values in predicted.items():
         if all(v is not None for v in values):
@@ -100,6 +100,46 @@ def choose_decision(
         if other in by_rule and by_rule[other] >= needed:
             rule = other
     return DecisionChoice(rule, tuple(scores), len(rows), _metric(output))
+
+
+def _usable(output: OutputType, example: Example) -> bool:
+    """Labelled, with the model's recorded answer; for a pairwise judge, a pair with a winner."""
+    if example.label is None or _model_value(output, example, None) is None:
+        return False
+    return not isinstance(output, Pairwise) or _canonical(output, example.label) in ("A", "B")
+
+
+def _held_out(
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    train: list[int],
+    rows: Sequence[int],
+    held: npt.NDArray[np.bool_],
+    threshold: Threshold | None,
+) -> list[tuple[int, tuple[Value | None, Value | None]]]:
+    """(row, (embedding rule's value, combined rule's value)) for each held-out row, from
+    models fitted on ``train`` only."""
+    out: list[tuple[int, tuple[Value | None, Value | None]]] = []
+    pairs = labels = None
+    if isinstance(output, Pairwise):
+        winners = [str(_canonical(output, examples[i].label)) for i in train]
+        pairs = fit_pairwise_model(matrix[train], winners)
+    else:
+        labels = fit_embedding_model(output, [examples[i] for i in train], matrix[train])
+    for j in (int(k) for k in np.flatnonzero(held)):
+        example, vector = examples[rows[j]], matrix[rows[j]]
+        embedding: Value | None = None
+        combined: Value | None = None
+        if pairs is not None:
+            embedding = pairs.predict(vector)
+            if example.judge_probs:
+                combined = combined_pick(pairs, vector, example.judge_probs)
+        elif labels is not None:
+            embedding = labels.predict(vector)
+            combined = _combined(output, labels, vector, example, threshold)
+        out.append((j, (embedding, combined)))
+    return out
 
 
 def _evidence(
@@ -139,6 +179,11 @@ def _canonical(output: OutputType, value: Value | None) -> Value | None:
         return None
     if isinstance(output, Scale):
         return round(float(str(value)))
+    if isinstance(output, Pairwise):
+        try:
+            return output.coerce(value)
+        except LabelError:
+            return str(value)
     assert isinstance(output, Labels)
     return {label.lower(): label for label in output.labels}.get(str(value).lower(), str(value))
 

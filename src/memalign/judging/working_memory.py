@@ -11,6 +11,7 @@ from memalign import prompts
 from memalign.judge_spec import JudgeSpec
 from memalign.judging.decision import Blend, Threshold, example_vote
 from memalign.judging.embedding_model import EmbeddingModel
+from memalign.judging.pairwise_model import PairwiseModel
 from memalign.judging.selection import DecisionChoice
 from memalign.judging.verdict import answer_format
 from memalign.memory import Vector, semantic
@@ -42,6 +43,8 @@ class MemorySnapshot:
     # The rule in force ("auto" resolved to what memory chose) and, under "auto", the choice.
     rule: str = "llm"
     choice: DecisionChoice | None = None
+    # Fitted when a pairwise judge decides by (or with) its responses' embeddings.
+    pairwise_model: PairwiseModel | None = None
 
 
 @dataclass(frozen=True)

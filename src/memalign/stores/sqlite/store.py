@@ -24,7 +24,7 @@ from memalign.memory import Vector
 from memalign.records import Feedback, Guideline, MemoryVersion, Verdict, utcnow
 from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow
 from memalign.stores.locking import WriterLock
-from memalign.stores.sqlite.examples import ExampleReads, vector_from_blob
+from memalign.stores.sqlite.examples import CHUNK, ExampleReads, vector_from_blob
 from memalign.stores.sqlite.failures import store_failures
 from memalign.stores.sqlite.migrations import MIGRATIONS
 from memalign.stores.sqlite.transaction import immediate
@@ -273,17 +273,24 @@ class SQLiteStore(ExampleReads):
         return {row["record_id"]: row["content_hash"] for row in rows}
 
     def get_records(self, judge_id: int, ids: Sequence[str] | None = None) -> list[Feedback]:
-        rows = self._rows(
-            "SELECT record_id, payload_json FROM records WHERE judge_id = ? ORDER BY created_at, "
-            "record_id",
-            (judge_id,),
-        )
-        wanted = None if ids is None else set(ids)
-        return [
-            Feedback.model_validate_json(row["payload_json"])
-            for row in rows
-            if wanted is None or row["record_id"] in wanted
-        ]
+        if ids is None:
+            rows = self._rows(
+                "SELECT record_id, payload_json, created_at FROM records WHERE judge_id = ?",
+                (judge_id,),
+            )
+        else:
+            # Looked up by key in chunks: a few records of a large judge cost a few reads.
+            wanted = list(dict.fromkeys(ids))
+            rows = []
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                rows += self._rows(
+                    "SELECT record_id, payload_json, created_at FROM records WHERE judge_id = ? "
+                    f"AND record_id IN ({','.join('?' * len(chunk))})",
+                    (judge_id, *chunk),
+                )
+        rows.sort(key=lambda row: (row["created_at"], row["record_id"]))
+        return [Feedback.model_validate_json(row["payload_json"]) for row in rows]
 
     def find_record_ids(
         self,

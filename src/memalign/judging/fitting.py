@@ -1,0 +1,102 @@
+"""Everything a memory version's decision is fitted on, once per version: the rule in force
+(``decision="auto"`` resolved by memalign.judging.selection), the model's threshold or blend,
+and the embedding model (over example embeddings, or over response differences for a pairwise
+judge). No model call; a pairwise judge embeds the responses of its newest labelled pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from memalign.judge_spec import JudgeSpec, Pairwise
+from memalign.judging.decision import EVIDENCE_WINDOW, Blend, Threshold, fit_rules
+from memalign.judging.embedding_model import EmbeddingModel, fit_embedding_model
+from memalign.judging.pairwise_model import PairwiseModel, fit_pairwise_model, response_texts
+from memalign.judging.selection import SELECTION_WINDOW, DecisionChoice, choose_decision
+from memalign.records import Example
+from memalign.stores import MemoryStore
+
+Vectors = npt.NDArray[np.float32]
+Embed = Callable[[Sequence[str]], Vectors]
+
+
+@dataclass(frozen=True)
+class FittedDecision:
+    rule: str = "llm"
+    choice: DecisionChoice | None = None
+    threshold: Threshold | None = None
+    blend: Blend | None = None
+    embedding_model: EmbeddingModel | None = None
+    pairwise_model: PairwiseModel | None = None
+
+
+def fit_decision(
+    spec: JudgeSpec, store: MemoryStore, judge_id: int, embed: Embed
+) -> FittedDecision:
+    output, rule = spec.output, spec.memory.decision
+    if isinstance(output, Pairwise):
+        return _fit_pairwise(spec, store, judge_id, embed)
+    choice = None
+    if rule == "auto":
+        choice = choose_decision(
+            output, *store.recent_examples(judge_id, SELECTION_WINDOW, carrying="answer")
+        )
+        rule = choice.rule if choice is not None else "llm"
+    threshold, blend = fit_rules(
+        output,
+        *store.recent_examples(judge_id, EVIDENCE_WINDOW),
+        spec.memory.k,
+        blend=rule == "blend",
+    )
+    embedding_model = None
+    if rule in ("embedding", "combined"):
+        examples, matrix = _newest(*store.examples(judge_id), EVIDENCE_WINDOW)
+        embedding_model = fit_embedding_model(output, examples, matrix)
+    return FittedDecision(rule, choice, threshold, blend, embedding_model)
+
+
+def _fit_pairwise(
+    spec: JudgeSpec, store: MemoryStore, judge_id: int, embed: Embed
+) -> FittedDecision:
+    rule = spec.memory.decision
+    if rule not in ("auto", "embedding", "combined"):
+        return FittedDecision(rule)
+    examples, _ = _newest(*store.examples(judge_id), SELECTION_WINDOW)
+    examples, differences = response_differences(store, judge_id, examples, embed)
+    choice = None
+    if rule == "auto":
+        choice = choose_decision(spec.output, examples, differences)
+        rule = choice.rule if choice is not None else "llm"
+    model = None
+    if rule in ("embedding", "combined"):
+        winners = [str(e.label) if e.label is not None else None for e in examples]
+        model = fit_pairwise_model(differences, winners)
+    return FittedDecision(rule, choice, pairwise_model=model)
+
+
+def response_differences(
+    store: MemoryStore, judge_id: int, examples: Sequence[Example], embed: Embed
+) -> tuple[list[Example], Vectors]:
+    """The examples whose record holds a pair of responses, and for each the embedding of
+    response A minus that of response B."""
+    records = {r.id: r for r in store.get_records(judge_id, [e.record_id for e in examples])}
+    kept: list[Example] = []
+    texts: list[str] = []
+    for example in examples:
+        record = records.get(example.record_id)
+        pair = response_texts(record.case) if record is not None else None
+        if pair is not None:
+            kept.append(example)
+            texts += pair
+    if not kept:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    vectors = embed(texts)
+    return kept, np.asarray(vectors[0::2] - vectors[1::2], dtype=np.float32)
+
+
+def _newest(examples: list[Example], matrix: Vectors, limit: int) -> tuple[list[Example], Vectors]:
+    newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-limit:]
+    return [examples[i] for i in newest], matrix[newest]
