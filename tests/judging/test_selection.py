@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memalign import Feedback, Judge, JudgeSpec, Labels, MemoryConfig, Pairwise, Scale
+from memalign import Feedback, FloatScore, Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging.selection import MARGIN, MIN_ROWS, choose_decision
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
@@ -62,7 +62,7 @@ def test_the_model_keeps_the_decision_when_it_is_right() -> None:
 
 def test_too_little_memory_or_no_rules_to_choose_from_leave_the_model_deciding() -> None:
     assert choose_decision(BINARY, *_memory(MIN_ROWS - 1, _noise)) is None
-    assert choose_decision(Pairwise(), *_memory(40, _noise)) is None
+    assert choose_decision(FloatScore(0, 1), *_memory(40, _noise)) is None
     # No recorded answer of the model at all: nothing to compare the embeddings against.
     assert choose_decision(BINARY, *_memory(40, lambda i, label: None)) is None
 
