@@ -262,8 +262,9 @@ class MemoryConfig:
     # labels, a threshold on P(first label) fitted on the feedback seen); "blend": that
     # probability combined with a similarity-weighted vote of the retrieved examples;
     # "embedding": a linear model over the stored example embeddings decides (labels or a
-    # scale; the model still gives the rationale); "combined" (two labels): the model's
-    # log-odds, centred on its fitted threshold, plus the embedding model's. "auto" chooses among
+    # scale; for pairwise, over the responses' embedding difference; the model still gives the
+    # rationale); "combined" (two labels, pairwise): the model's log-odds, centred on its fitted
+    # threshold, plus the embedding model's. "auto" chooses among
     # "llm", "embedding" and "combined" per judge by cross-validation on memory, keeping "llm"
     # unless another beats it clearly (memalign.judging.selection, design/decision.md).
     decision: Literal["auto", "llm", "blend", "embedding", "combined"] = "auto"
