@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy, ccc
-from memalign.judge_spec import Labels, Scale, Value
-from memalign.judging import SELECTION_WINDOW, choose_decision
-from memalign.judging.decision import EVIDENCE_WINDOW, fit_rules, value_from_probs
+from memalign.judge_spec import Labels, Pairwise, Scale, Value
+from memalign.judging import fit_decision
+from memalign.judging.decision import value_from_probs
 from memalign.judging.embedding_model import combined_value, fit_embedding_model
+from memalign.judging.pairwise_model import combined_pick, response_texts
 from memalign.models import get_embedder
 from memalign.prompts.rendering import example_key
 from memalign.stores import open_store
@@ -74,19 +76,34 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     test = test[: config.test_limit] if config.test_limit else test
     store = open_store(run.parent / "stores" / f"{config.run_name}__seed0.db", create=False)
     row = store.get_judge(spec.name)
-    threshold, _ = fit_rules(
-        output, *store.recent_examples(row.judge_id, EVIDENCE_WINDOW), spec.memory.k, blend=False
-    )
+    # What the product fits for this memory, with every rule's model fitted for comparison.
+    fitted = fit_decision(spec, store, row.judge_id, embed)
+    pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
+    threshold, choice = fitted.threshold, fitted.choice
     examples, matrix = store.examples(row.judge_id)
-    model = fit_embedding_model(output, examples, matrix)
-    choice = choose_decision(
-        output, *store.recent_examples(row.judge_id, SELECTION_WINDOW, carrying="answer")
-    )
-    vectors = np.asarray(embed([example_key(r.case, spec) for r in test]), dtype=np.float32)
+    model: Any = pinned.pairwise_model or fit_embedding_model(output, examples, matrix)
+    if isinstance(output, Pairwise):
+        pairs = [response_texts(r.case) or ("", "") for r in test]
+        a = np.asarray(embed([p[0] for p in pairs]), dtype=np.float32)
+        b = np.asarray(embed([p[1] for p in pairs]), dtype=np.float32)
+        vectors = a - b
+    else:
+        vectors = np.asarray(embed([example_key(r.case, spec) for r in test]), dtype=np.float32)
     by_rule: dict[str, list[Value | None]] = {rule: [] for rule in RULES}
     decided = 0
-    for verdict, vector in zip(step["test_verdicts"], vectors, strict=True):
+    # A run stopped after alignment has no stored verdicts: only the rules that need no model
+    # output (the embedding model, and auto where it chose it) can be scored.
+    stored = step.get("test_verdicts")
+    verdicts = stored if stored else [{"unjudged": True}] * len(test)
+    for verdict, vector in zip(verdicts, vectors, strict=True):
         probs = verdict.get("p")
+        if verdict.get("unjudged"):
+            embedded = model.predict(vector) if model else None
+            for rule in RULES:
+                by_rule[rule].append(embedded if rule == "embedding" else None)
+            if choice is not None and choice.rule == "embedding":
+                by_rule["auto"][-1] = embedded
+            continue
         if not probs:  # decided by checks (or an error): every rule keeps it
             decided += verdict.get("value") is not None
             for rule in RULES:
@@ -98,7 +115,9 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
             "embedding": model.predict(vector) if model else None,
             "combined": None,
         }
-        if model and isinstance(output, Labels) and len(output.labels) == 2:
+        if model and isinstance(output, Pairwise):
+            values["combined"] = combined_pick(model, vector, probs)
+        elif model and isinstance(output, Labels) and len(output.labels) == 2:
             values["combined"] = combined_value(output, model, vector, probs, threshold)
         values["auto"] = values[choice.rule if choice else "llm"]
         for rule in RULES:
@@ -131,7 +150,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    embedder = get_embedder("local")
+    embedder = EmbeddingClient(get_embedder("local"))  # normalised, as the judge embeds
     lines: list[str] = []
     for run in sorted(args.runs.glob("*.json")):
         if "steps" in json.loads(run.read_text()):
