@@ -3,7 +3,7 @@
 No judge call: for each finished `memalign-bench curves` run in --runs (seed 0, its largest
 shard), the judge's memory is read from the run's store and its stored test verdicts are
 re-decided by each rule — the model's fitted threshold ("llm"), the embedding model, both summed
-("combined") and what "auto" chose — with the checks deciding first, as in the product. The test
+("combined"), the retrieved examples' vote and what "auto" chose — with the checks deciding first, as in the product. The test
 cases are embedded again with the run's embedder (local MiniLM). Quality on all, familiar and
 novel phrasing (`meta.phrasing`).
 
@@ -24,7 +24,7 @@ from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy, ccc
 from memalign.judge_spec import Labels, Pairwise, Scale, Value
 from memalign.judging import fit_decision
-from memalign.judging.decision import value_from_probs
+from memalign.judging.decision import value_from_probs, vote_value
 from memalign.judging.embedding_model import combined_value, fit_embedding_model
 from memalign.judging.pairwise_model import combined_pick, response_texts
 from memalign.models import get_embedder
@@ -33,7 +33,7 @@ from memalign.stores import open_store
 from memalign_bench.curves import CurveConfig
 from memalign_bench.datasets import DATASETS
 
-RULES = ("argmax", "llm", "embedding", "combined", "auto")
+RULES = ("argmax", "llm", "embedding", "combined", "vote", "auto")
 
 
 def _phrasing(data: Path, file: str) -> dict[str, str]:
@@ -114,7 +114,10 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
             "llm": value_from_probs(output, probs, threshold),
             "embedding": model.predict(vector) if model else None,
             "combined": None,
+            "vote": None,
         }
+        by_vote = vote_value(output, verdict.get("vote"))
+        values["vote"] = by_vote[0] if by_vote else values["llm"]
         if model and isinstance(output, Pairwise):
             values["combined"] = combined_pick(model, vector, probs)
         elif model and isinstance(output, Labels) and len(output.labels) == 2:

@@ -71,7 +71,7 @@ def test_judge_create_list_show(cli: Invoke, judge: str, tmp_path: Path) -> None
             "--instructions",
             "x",
             "--decision",
-            "vote",
+            "majority",
         ).exit_code
         == 2
     )

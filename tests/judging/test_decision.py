@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from memalign import Labels, Pairwise, Scale
-from memalign.judging.decision import Threshold, agrees, fit_threshold, value_from_probs
+from memalign.judging.decision import (
+    Threshold,
+    agrees,
+    decide,
+    fit_threshold,
+    value_from_probs,
+    vote_value,
+)
 
 BINARY = Labels(("Pass", "Fail"))
 
@@ -69,3 +76,13 @@ def test_blend_learns_to_trust_the_vote_when_the_model_is_uninformative() -> Non
     assert decide(BINARY, probs, None, blend, 0.7)[0] == "Pass"
     assert decide(BINARY, probs, None, blend, None) == ("Pass", "argmax")
     assert fit_blend(points[:5]) is None  # one Fail only
+
+
+def test_the_vote_rule_takes_the_retrieved_examples_side_and_the_model_breaks_a_tie() -> None:
+    output = Labels(("Pass", "Fail"))
+    probs = {"Pass": 0.9, "Fail": 0.1}
+    assert decide(output, probs, None, None, -0.4, "vote")[0] == "Fail"
+    assert "vote -0.40" in decide(output, probs, None, None, -0.4, "vote")[1]
+    assert decide(output, probs, None, None, 0.0, "vote") == ("Pass", "argmax")
+    assert decide(output, probs, None, None, -0.4)[0] == "Pass"  # the model's rule ignores it
+    assert vote_value(Scale(1, 5), 0.5) is None

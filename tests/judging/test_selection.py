@@ -47,9 +47,9 @@ def _sharp(i: int, label: str) -> dict[str, float]:
 
 def test_embeddings_are_chosen_when_the_model_cannot_tell_the_labels_apart() -> None:
     choice = choose_decision(BINARY, *_memory(40, _noise))
-    assert choice is not None and choice.rule in ("embedding", "combined")
+    assert choice is not None and choice.rule in ("embedding", "combined", "vote")
     scores = dict(choice.scores)
-    assert set(scores) == {"llm", "embedding", "combined"} and choice.support == 40
+    assert set(scores) == {"llm", "embedding", "combined", "vote"} and choice.support == 40
     assert scores[choice.rule] >= scores["llm"] + MARGIN
     assert f"auto chose {choice.rule}" in choice.describe()
 
@@ -117,5 +117,23 @@ def test_a_judge_under_auto_decides_as_its_memory_chose(
     if sharp:
         assert snapshot.rule == "llm" and "P(first label)" in (verdict.decision or "")
     else:
-        assert snapshot.rule in ("embedding", "combined")
-        assert "embedding logistic model" in (verdict.decision or "")
+        assert snapshot.rule in ("embedding", "combined", "vote")
+        assert "P(first label)" not in (verdict.decision or "")
+
+
+def test_rules_are_scored_after_the_checks_so_cases_they_settle_count_for_every_rule() -> None:
+    examples, matrix = _memory(40, _noise)
+    # The checks settle every Fail: what is left is all Pass, which every rule gets right by
+    # answering Pass — the vote of Pass-labelled neighbours as much as anything.
+    settled = ["Fail" if e.label == "Fail" else None for e in examples]
+    choice = choose_decision(BINARY, examples, matrix, settled)
+    assert choice is not None
+    scores = dict(choice.scores)
+    assert set(scores) == {"llm", "embedding", "combined", "vote"}
+    assert scores["embedding"] == 1.0 and scores["llm"] < 1.0
+
+
+def test_the_retrieved_examples_vote_is_a_rule_of_its_own() -> None:
+    # Labels follow the neighbourhood (the embeddings) and the model's probabilities are noise.
+    choice = choose_decision(BINARY, *_memory(40, _noise), k=3)
+    assert choice is not None and dict(choice.scores)["vote"] > dict(choice.scores)["llm"]

@@ -48,7 +48,7 @@ def curves(
     signal: Annotated[str, typer.Option("--signal", help="both | label | feedback")] = "both",
     memory: Annotated[str, typer.Option("--memory", help="both | semantic | episodic")] = "both",
     decision: Annotated[
-        str, typer.Option("--decision", help="auto | llm | blend | embedding | combined")
+        str, typer.Option("--decision", help="auto | llm | blend | embedding | combined | vote")
     ] = "auto",
     checks: Annotated[
         bool,
@@ -65,7 +65,7 @@ def curves(
         raise InputError(f"unknown signal {signal!r}", field="--signal")
     if memory not in ("both", "semantic", "episodic"):
         raise InputError(f"unknown memory mode {memory!r}", field="--memory")
-    if decision not in ("auto", "llm", "blend", "embedding", "combined"):
+    if decision not in ("auto", "llm", "blend", "embedding", "combined", "vote"):
         raise InputError(f"unknown decision rule {decision!r}", field="--decision")
     config_file = settings()
     chosen = model or config_file.model

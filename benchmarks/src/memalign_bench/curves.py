@@ -29,7 +29,7 @@ from memalign_bench.guideline_checks import score_checks
 from memalign_bench.provenance import environment
 
 Signal = Literal["both", "label", "feedback"]
-Decision = Literal["auto", "llm", "blend", "embedding", "combined"]
+Decision = Literal["auto", "llm", "blend", "embedding", "combined", "vote"]
 MemoryMode = Literal["both", "semantic", "episodic"]
 Progress = Callable[[str, int, int], None]
 

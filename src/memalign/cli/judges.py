@@ -68,8 +68,8 @@ def _summary(store: MemoryStore, name: str) -> dict[str, object]:
     }
 
 
-Decision = Literal["auto", "llm", "blend", "embedding", "combined"]
-DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined")
+Decision = Literal["auto", "llm", "blend", "embedding", "combined", "vote"]
+DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined", "vote")
 
 
 def _decision(value: str) -> Decision:
@@ -115,10 +115,11 @@ def create(
         str,
         typer.Option(
             "--decision",
-            help="auto | llm | blend | embedding | combined: auto chooses among llm, embedding "
-            "and combined by cross-validation on memory; blend weighs the retrieved examples' "
-            "labels in (two labels); embedding decides by a linear model over the stored "
-            "example embeddings; combined adds its log-odds to the model's (two labels)",
+            help="auto | llm | blend | embedding | combined | vote: auto chooses among llm, "
+            "embedding, combined and vote by cross-validation on memory; blend weighs the "
+            "retrieved examples' labels in (two labels); embedding decides by a linear model "
+            "over the stored example embeddings; combined adds its log-odds to the model's; "
+            "vote takes the retrieved examples' label vote (two labels)",
         ),
     ] = "auto",
     propose_checks: Annotated[

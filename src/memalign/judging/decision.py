@@ -213,10 +213,15 @@ def decide(
     threshold: Threshold | None,
     blend: Blend | None,
     vote: float | None,
+    rule: str = "llm",
 ) -> tuple[Value, str]:
-    """The value from the model's probabilities and how it was chosen: the fitted blend with
-    the example vote, else the fitted threshold, else the argmax."""
+    """The value and how it was chosen: under the "vote" rule the retrieved examples' vote
+    (unless tied); else from the model's probabilities: the fitted blend with the example vote,
+    else the fitted threshold, else the argmax."""
     first = first_label(output)
+    by_vote = vote_value(output, vote) if rule == "vote" else None
+    if by_vote is not None:
+        return by_vote
     if blend is not None and vote is not None and first is not None:
         assert isinstance(output, Labels)
         p_first = blend.p_first(normalise(probs, output.choices)[first], vote)
@@ -225,6 +230,13 @@ def decide(
     if threshold is not None:
         return value_from_probs(output, probs, threshold), threshold.describe()
     return value_from_probs(output, probs), "argmax"
+
+
+def vote_value(output: OutputType, vote: float | None) -> tuple[Value, str] | None:
+    """Two labels: the label the retrieved examples vote for, and why; None on a tie."""
+    if not vote or not isinstance(output, Labels) or len(output.labels) != 2:
+        return None
+    return output.labels[0 if vote > 0 else 1], f"retrieved examples' vote {vote:+.2f}"
 
 
 def fit_rules(

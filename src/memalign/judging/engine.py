@@ -17,7 +17,7 @@ from memalign.accounting import Meter
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import InputError, MemalignError
 from memalign.judge_spec import JudgeSpec
-from memalign.judging.decision import checks_fired, decide, decided_by_checks
+from memalign.judging.decision import checks_fired, decide, decided_by_checks, vote_value
 from memalign.judging.embedding_model import by_embedding
 from memalign.judging.fitting import FittedDecision, fit_decision
 from memalign.judging.pairwise_model import by_pairwise_model, response_texts
@@ -257,8 +257,16 @@ class JudgeEngine:
         decision = None
         if probs is not None and memory is not None:
             value, decision = decide(
-                self.spec.output, probs, snapshot.threshold, snapshot.blend, memory.vote
+                self.spec.output,
+                probs,
+                snapshot.threshold,
+                snapshot.blend,
+                memory.vote,
+                snapshot.rule,
             )
+        elif snapshot.rule == "vote" and memory is not None and error is None:
+            # A model without probabilities: the vote still decides, the model's answer on a tie.
+            value, decision = vote_value(self.spec.output, memory.vote) or (value, decision)
         if snapshot.pairwise_model is not None and error is None:
             pair = response_texts(case)
             if pair is not None:

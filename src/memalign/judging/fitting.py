@@ -11,8 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from memalign.judge_spec import JudgeSpec, Pairwise
-from memalign.judging.decision import EVIDENCE_WINDOW, Blend, Threshold, fit_rules
+from memalign.judge_spec import JudgeSpec, Pairwise, Value
+from memalign.judging.decision import (
+    EVIDENCE_WINDOW,
+    Blend,
+    Threshold,
+    checks_fired,
+    decided_by_checks,
+    fit_rules,
+)
 from memalign.judging.embedding_model import EmbeddingModel, fit_embedding_model
 from memalign.judging.pairwise_model import PairwiseModel, fit_pairwise_model, response_texts
 from memalign.judging.selection import SELECTION_WINDOW, DecisionChoice, choose_decision
@@ -41,9 +48,9 @@ def fit_decision(
         return _fit_pairwise(spec, store, judge_id, embed)
     choice = None
     if rule == "auto":
-        choice = choose_decision(
-            output, *store.recent_examples(judge_id, SELECTION_WINDOW, carrying="answer")
-        )
+        examples, matrix = store.recent_examples(judge_id, SELECTION_WINDOW, carrying="answer")
+        settled = _settled(spec, store, judge_id, examples)
+        choice = choose_decision(output, examples, matrix, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
     threshold, blend = fit_rules(
         output,
@@ -68,13 +75,37 @@ def _fit_pairwise(
     examples, differences = response_differences(store, judge_id, examples, embed)
     choice = None
     if rule == "auto":
-        choice = choose_decision(spec.output, examples, differences)
+        settled = _settled(spec, store, judge_id, examples)
+        choice = choose_decision(spec.output, examples, differences, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
     model = None
     if rule in ("embedding", "combined"):
         winners = [str(e.label) if e.label is not None else None for e in examples]
         model = fit_pairwise_model(differences, winners)
     return FittedDecision(rule, choice, pairwise_model=model)
+
+
+def _settled(
+    spec: JudgeSpec, store: MemoryStore, judge_id: int, examples: Sequence[Example]
+) -> list[Value | None] | None:
+    """Per example, the label the active checks decide its record with (None where they do
+    not, or when checks do not decide): what judging would answer before any rule runs."""
+    if not spec.memory.checks_decide:
+        return None
+    checks = [
+        g
+        for g, _ in store.guidelines(judge_id)
+        if g.status == "active" and g.check is not None and g.check.active
+    ]
+    if not checks:
+        return None
+    records = {r.id: r for r in store.get_records(judge_id, [e.record_id for e in examples])}
+    settled: list[Value | None] = []
+    for example in examples:
+        record = records.get(example.record_id)
+        fired = checks_fired(checks, record.case, spec.output) if record is not None else []
+        settled.append(decided_by_checks(fired, spec.output) if fired else None)
+    return settled
 
 
 def response_differences(

@@ -25,12 +25,19 @@ import numpy.typing as npt
 
 from memalign.errors import LabelError
 from memalign.judge_spec import Labels, OutputType, Pairwise, Scale, Value
-from memalign.judging.decision import Threshold, fit_threshold, value_from_probs
+from memalign.judging.decision import (
+    Threshold,
+    example_vote,
+    first_label,
+    fit_threshold,
+    value_from_probs,
+)
 from memalign.judging.embedding_model import EmbeddingModel, combined_value, fit_embedding_model
 from memalign.judging.pairwise_model import combined_pick, fit_pairwise_model
 from memalign.records import Example
 
-Rule = Literal["llm", "embedding", "combined"]
+Rule = Literal["llm", "embedding", "combined", "vote"]
+RULES: tuple[Rule, ...] = ("llm", "embedding", "combined", "vote")
 
 # The newest labelled examples the choice is measured on: enough to tell rules apart, few enough
 # that refitting the embedding model per fold stays well under a second.
@@ -60,13 +67,19 @@ class DecisionChoice:
 
 
 def choose_decision(
-    output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32]
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    settled: Sequence[Value | None] | None = None,
+    k: int = 5,
 ) -> DecisionChoice | None:
     """The rule that scores best on held-out folds of memory; None when memory is too small to
     tell (or the output has no such rules), in which case the model's rule applies.
 
     ``matrix`` holds one row per example: its stored embedding, or for a pairwise judge the
-    embedding of response A minus that of response B."""
+    embedding of response A minus that of response B. ``settled`` gives, per example, the label
+    the validated checks decide it with (None where they do not): each rule is scored as it will
+    act, after the checks, so a rule is not chosen for cases the checks take anyway."""
     if not isinstance(output, Labels | Scale | Pairwise):
         return None
     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
@@ -75,31 +88,59 @@ def choose_decision(
         return None
     truth = [_canonical(output, examples[i].label) for i in rows]
     folds = np.arange(len(rows)) % FOLDS
-    predicted: dict[Rule, list[Value | None]] = {
-        rule: [None] * len(rows) for rule in ("llm", "embedding", "combined")
-    }
+    predicted: dict[Rule, list[Value | None]] = {rule: [None] * len(rows) for rule in RULES}
     for fold in range(FOLDS):
         train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
         threshold = fit_threshold(output, _evidence(examples, train))
         for j, (embedding, combined) in _held_out(
             output, examples, matrix, train, rows, folds == fold, threshold
         ):
-            predicted["llm"][j] = _model_value(output, examples[rows[j]], threshold)
+            example = examples[rows[j]]
+            predicted["llm"][j] = _model_value(output, example, threshold)
             predicted["embedding"][j] = embedding
             predicted["combined"][j] = combined
+            vote = _vote(output, examples, matrix, train, rows[j], k)
+            predicted["vote"][j] = vote if vote is not None else predicted["llm"][j]
+    if settled is not None:
+        for j, i in enumerate(rows):
+            if settled[i] is not None:
+                for values in predicted.values():
+                    values[j] = settled[i]
     scores: list[tuple[Rule, float]] = []
     for name, values in predicted.items():
         if all(v is not None for v in values):
             scores.append((name, _score(output, [_canonical(output, v) for v in values], truth)))
     by_rule = dict(scores)
     rule: Rule = "llm"
-    # Ties between the two embedding rules go to the one that keeps the model in the decision.
-    others: tuple[Rule, ...] = ("embedding", "combined")
-    for other in others:
-        needed = by_rule.get(rule, -np.inf) + (MARGIN if rule == "llm" else 0.0)
-        if other in by_rule and by_rule[other] >= needed:
-            rule = other
+    # Among the memory rules, ties go to the one that keeps the model in the decision.
+    others = [r for r in ("combined", "embedding", "vote") if r in by_rule]
+    if others:
+        best = max(others, key=lambda r: by_rule[r])  # max keeps the first of equals
+        if "llm" not in by_rule or by_rule[best] >= by_rule["llm"] + MARGIN:
+            rule = best
     return DecisionChoice(rule, tuple(scores), len(rows), _metric(output))
+
+
+def _vote(
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    train: list[int],
+    row: int,
+    k: int,
+) -> Value | None:
+    """The label the k most similar training examples vote for (two labels only), as the
+    retrieved examples vote when judging; None on a tie or for other outputs."""
+    first = first_label(output)
+    if first is None or k < 1 or not train:
+        return None
+    assert isinstance(output, Labels)
+    similarity = matrix[train] @ matrix[row]
+    nearest = np.argsort(-similarity, kind="stable")[:k]
+    vote = example_vote(output, [(examples[train[n]], float(similarity[n])) for n in nearest])
+    if vote is None or vote == 0:
+        return None
+    return output.labels[0] if vote > 0 else output.labels[1]
 
 
 def _usable(output: OutputType, example: Example) -> bool:
