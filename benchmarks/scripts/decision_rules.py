@@ -3,9 +3,9 @@
 No judge call: for each finished `memalign-bench curves` run in --runs (seed 0, its largest
 shard), the judge's memory is read from the run's store and its stored test verdicts are
 re-decided by each rule — the model's fitted threshold ("llm"), the embedding model, both summed
-("combined"), the retrieved examples' vote and what "auto" chose — with the checks deciding first, as in the product. The test
-cases are embedded again with the run's embedder (local MiniLM). Quality on all, familiar and
-novel phrasing (`meta.phrasing`).
+("combined"), the retrieved examples' vote and what "auto" chose — with the checks deciding
+first, as in the product. The test cases are embedded again with the run's embedder (local
+MiniLM). Quality on all, familiar and novel phrasing (`meta.phrasing`).
 
     python benchmarks/scripts/decision_rules.py --runs docs/benchmarks/local-1.5b/memory-acts-auto \
       [--data ../shared/datasets] [--out FILE.md]
