@@ -1,17 +1,20 @@
 """Choosing, per judge, what decides a verdict the checks leave: the model's own probabilities,
-a linear model over the stored example embeddings, or both summed — by cross-validation on the
-labelled examples already in memory, at no model cost.
+a linear model over the stored example embeddings, both summed, or the retrieved examples' label
+vote — by cross-validation on the labelled examples already in memory, at no model cost.
 
 No one of them wins everywhere (design/decision.md): on rules about wording the model's fitted
 threshold or the checks do; on rules about intent that a small model cannot act on, the
 embeddings carry the experts' labels better than the model (an intent task on the local 1.5B:
 the embedding model near 0.86 balanced accuracy, the model near chance). Each example's
 first-pass probabilities were recorded when it arrived, before it was in memory, so they are
-honest held-out evidence of the model; the embedding model is refitted without each fold.
+held-out evidence of the model; the embedding model is refitted, and the vote taken, without
+each fold.
 
-The model's rule is kept unless another beats it by ``MARGIN`` on the held-out folds: its
-recorded probabilities come from a judge with less memory than the one that will use the rule,
-so its score understates it, most of all for capable models that act on their guidelines.
+The model's rule is kept unless another beats it by ``MARGIN`` on the held-out folds. Its
+recorded probabilities come from a judge with less memory in its prompt than the one that will
+use the rule, so its score can be off either way: low for a capable model that acts on its
+guidelines, high for one that memory in the prompt confuses (the local 1.5B on marketing:
+0.82 cross-validated, 0.55 unseen). Each rule is scored after the checks, as it will act.
 """
 
 from __future__ import annotations
