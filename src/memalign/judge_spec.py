@@ -265,9 +265,9 @@ class MemoryConfig:
     # scale; for pairwise, over the responses' embedding difference; the model still gives the
     # rationale); "combined" (two labels, pairwise): the model's log-odds, centred on its fitted
     # threshold, plus the embedding model's; "vote" (two labels): the similarity-weighted label
-    # vote of the retrieved examples (the model's rule on a tie). "auto" chooses among "llm",
-    # "embedding", "combined" and "vote" per judge by cross-validation on memory, keeping "llm"
-    # unless another beats it clearly (memalign.judging.selection, design/decision.md).
+    # vote of the retrieved examples (the model's rule on a tie). "auto": "combined" where it
+    # applies (else "llm"), unless cross-validation on memory shows "embedding" or "vote"
+    # clearly better (memalign.judging.selection, design/decision.md).
     decision: Literal["auto", "llm", "blend", "embedding", "combined", "vote"] = "auto"
     # Checks (memalign.checks): mine them from the feedback's words and validate them on the
     # labelled records at each alignment; a check is active while the one-sided 95% lower bound

@@ -54,9 +54,11 @@ def test_embeddings_are_chosen_when_the_model_cannot_tell_the_labels_apart() -> 
     assert f"auto chose {choice.rule}" in choice.describe()
 
 
-def test_the_model_keeps_the_decision_when_it_is_right() -> None:
+def test_the_model_stays_in_the_decision_when_it_is_right() -> None:
     choice = choose_decision(BINARY, *_memory(40, _sharp))
-    assert choice is not None and choice.rule == "llm"
+    # The incumbent sums the model's log-odds with the embedding model's; memory alone (the
+    # embedding model, the vote) cannot beat a model that is always right.
+    assert choice is not None and choice.rule == "combined"
     assert dict(choice.scores)["llm"] == 1.0
 
 
@@ -115,7 +117,8 @@ def test_a_judge_under_auto_decides_as_its_memory_chose(
     verdict = judge.judge(outputs="kilo unsafe")
     assert verdict.value == "Fail"
     if sharp:
-        assert snapshot.rule == "llm" and "P(first label)" in (verdict.decision or "")
+        assert snapshot.rule == "combined" and "model log-odds" in (verdict.decision or "")
+        assert judge.judge(outputs="kilo tidy").value == "Pass"
     else:
         assert snapshot.rule in ("embedding", "combined", "vote")
         assert "P(first label)" not in (verdict.decision or "")

@@ -10,11 +10,13 @@ first-pass probabilities were recorded when it arrived, before it was in memory,
 held-out evidence of the model; the embedding model is refitted, and the vote taken, without
 each fold.
 
-The model's rule is kept unless another beats it by ``MARGIN`` on the held-out folds. Its
-recorded probabilities come from a judge with less memory in its prompt than the one that will
-use the rule, so its score can be off either way: low for a capable model that acts on its
-guidelines, high for one that memory in the prompt confuses (the local 1.5B on marketing:
-0.82 cross-validated, 0.55 unseen). Each rule is scored after the checks, as it will act.
+The incumbent is "combined" (the model's log-odds plus the embedding model's), else the
+model's rule; only a rule that reads memory alone displaces it, by ``MARGIN`` on the held-out
+folds. The model's recorded probabilities come from a judge with less memory in its prompt than
+the one that will use the rule, so a score that uses them can be off either way: low for a
+capable model that acts on its guidelines, high for one that memory in the prompt confuses (the
+local 1.5B on marketing: 0.82 cross-validated, 0.55 unseen). Each rule is scored after the
+checks, as it will act.
 """
 
 from __future__ import annotations
@@ -113,15 +115,23 @@ def choose_decision(
     for name, values in predicted.items():
         if all(v is not None for v in values):
             scores.append((name, _score(output, [_canonical(output, v) for v in values], truth)))
-    by_rule = dict(scores)
-    rule: Rule = "llm"
-    # Among the memory rules, ties go to the one that keeps the model in the decision.
-    others = [r for r in ("combined", "embedding", "vote") if r in by_rule]
-    if others:
-        best = max(others, key=lambda r: by_rule[r])  # max keeps the first of equals
-        if "llm" not in by_rule or by_rule[best] >= by_rule["llm"] + MARGIN:
-            rule = best
-    return DecisionChoice(rule, tuple(scores), len(rows), _metric(output))
+    return DecisionChoice(_pick(dict(scores)), tuple(scores), len(rows), _metric(output))
+
+
+def _pick(by_rule: dict[Rule, float]) -> Rule:
+    """The incumbent — the model's log-odds plus the embedding model's where both exist
+    ("combined"), else the model's rule — unless a rule that reads memory alone beats it by
+    ``MARGIN``. A rule's cross-validated score is trusted to displace the incumbent only when
+    it needs no model output: the model's first-pass answers were given with less memory in
+    its prompt than the judge that will use the rule (design/decision.md)."""
+    incumbent: Rule = "combined" if "combined" in by_rule else "llm"
+    challengers = [r for r in ("embedding", "vote") if r in by_rule]
+    if not challengers:
+        return incumbent
+    best = max(challengers, key=lambda r: by_rule[r])  # max keeps the first of equals
+    if incumbent not in by_rule or by_rule[best] >= by_rule[incumbent] + MARGIN:
+        return best
+    return incumbent
 
 
 def _vote(
