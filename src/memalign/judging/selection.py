@@ -67,7 +67,8 @@ class DecisionChoice:
         measured = ", ".join(f"{name} {score:.2f}" for name, score in self.scores)
         return (
             f"auto chose {self.rule}: cross-validated {self.metric} on {self.support} "
-            f"examples ({measured}; another rule must beat the model's by {MARGIN:.2f})"
+            f"examples ({measured}; a rule that reads memory alone must beat the incumbent "
+            f"by {MARGIN:.2f})"
         )
 
 
