@@ -24,7 +24,12 @@ from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy, ccc
 from memalign.judge_spec import Labels, Pairwise, Scale, Value
 from memalign.judging import fit_decision
-from memalign.judging.decision import value_from_probs, vote_value
+from memalign.judging.decision import (
+    checks_fired,
+    decided_by_checks,
+    value_from_probs,
+    vote_value,
+)
 from memalign.judging.embedding_model import combined_value, fit_embedding_model
 from memalign.judging.pairwise_model import combined_pick, response_texts
 from memalign.models import get_embedder
@@ -95,10 +100,18 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     # output (the embedding model, and auto where it chose it) can be scored.
     stored = step.get("test_verdicts")
     verdicts = stored if stored else [{"unjudged": True}] * len(test)
-    for verdict, vector in zip(verdicts, vectors, strict=True):
+    checks = [
+        g
+        for g, _ in store.guidelines(row.judge_id)
+        if g.status == "active" and g.check is not None and g.check.active
+    ]
+    for verdict, vector, record in zip(verdicts, vectors, test, strict=True):
         probs = verdict.get("p")
         if verdict.get("unjudged"):
-            embedded = model.predict(vector) if model else None
+            # As judging would: the active checks first, then the embedding model.
+            settled = decided_by_checks(checks_fired(checks, record.case, output), output)
+            decided += settled is not None
+            embedded = settled or (model.predict(vector) if model else None)
             for rule in RULES:
                 by_rule[rule].append(embedded if rule == "embedding" else None)
             if choice is not None and choice.rule == "embedding":
