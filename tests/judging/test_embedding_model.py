@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memalign import Feedback, Judge, JudgeSpec, Labels, MemoryConfig, Scale
+from memalign import Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model, fit_logistic
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
-WORDS = ["alpha", "bravo", "delta", "echo", "golf", "hotel", "india", "kilo", "lima", "mike"]
+from .samples import WORDS, separable_records
 
 
 def _examples(n: int, label: Callable[[int], str]) -> tuple[list[Example], np.ndarray]:
@@ -50,14 +50,6 @@ def test_a_scale_is_predicted_by_ridge_within_its_range() -> None:
     assert model.predict(low) < model.predict(high) and 1 <= model.predict(low) <= 5
 
 
-def _records() -> list[Feedback]:
-    return [
-        Feedback(id=f"r{i}", outputs=f"{WORDS[i % 10]} {'unsafe' if i % 2 else 'tidy'}",
-                 label="Fail" if i % 2 else "Pass")
-        for i in range(40)
-    ]  # fmt: skip
-
-
 @pytest.mark.parametrize("decision", ["embedding", "combined"])
 def test_a_judge_decides_with_its_example_embeddings(
     make_judge: Callable[..., Judge], spec: JudgeSpec, decision: str
@@ -72,7 +64,7 @@ def test_a_judge_decides_with_its_example_embeddings(
     llm = ScriptedLLM(unsure)
     memory = MemoryConfig(decision=decision, checks=False)  # type: ignore[arg-type]
     judge = make_judge(replace(spec, memory=memory), llm=llm, embedder=HashEmbedder(64))
-    judge.align(_records())
+    judge.align(separable_records())
     verdict = judge.judge(outputs="kilo unsafe")
     assert verdict.value == "Fail" and "embedding logistic model fitted on 40" in verdict.decision
     assert verdict.usage.llm_calls == 1 and verdict.rationale  # the model still explains

@@ -14,7 +14,7 @@ from memalign.providers import Completion, CompletionRequest
 from memalign.records import Case, Example
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
-WORDS = ["alpha", "bravo", "delta", "echo", "golf", "hotel", "india", "kilo", "lima", "mike"]
+from .samples import WORDS
 
 
 def _pair(i: int) -> tuple[str, str, str]:

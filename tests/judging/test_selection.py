@@ -8,13 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memalign import Feedback, FloatScore, Judge, JudgeSpec, Labels, MemoryConfig, Scale
+from memalign import FloatScore, Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging.selection import MARGIN, MIN_ROWS, choose_decision
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
-WORDS = ["alpha", "bravo", "delta", "echo", "golf", "hotel", "india", "kilo", "lima", "mike"]
+from .samples import WORDS, separable_records
+
 BINARY = Labels(("Pass", "Fail"))
 
 
@@ -84,14 +85,6 @@ def test_a_scale_is_chosen_by_concordance() -> None:
     assert dict(choice.scores)["llm"] == pytest.approx(0.0)
 
 
-def _records() -> list[Feedback]:
-    return [
-        Feedback(id=f"r{i}", outputs=f"{WORDS[i % 10]} {'unsafe' if i % 2 else 'tidy'}",
-                 label="Fail" if i % 2 else "Pass")
-        for i in range(40)
-    ]  # fmt: skip
-
-
 @pytest.mark.parametrize("sharp", [False, True])
 def test_a_judge_under_auto_decides_as_its_memory_chose(
     make_judge: Callable[..., Judge], spec: JudgeSpec, sharp: bool
@@ -111,7 +104,7 @@ def test_a_judge_under_auto_decides_as_its_memory_chose(
         embedder=HashEmbedder(64),
     )
     assert spec.memory.decision == "auto"
-    judge.align(_records())
+    judge.align(separable_records())
     snapshot = judge.snapshot()
     assert snapshot.choice is not None and snapshot.rule == snapshot.choice.rule
     verdict = judge.judge(outputs="kilo unsafe")
