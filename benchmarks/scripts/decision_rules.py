@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from memalign.embedders import EmbeddingClient
-from memalign.evaluation.metrics import balanced_accuracy, ccc
+from memalign.evaluation.metrics import accuracy, balanced_accuracy, ccc
 from memalign.judge_spec import Labels, Pairwise, Scale, Value
 from memalign.judging import fit_decision
 from memalign.judging.decision import (
@@ -61,12 +61,20 @@ def _cells(output: Any, predicted: list[Any], truth: list[Any], phrasing: list[s
             value = ccc([float(predicted[i]) for i in keep], [float(truth[i]) for i in keep])
         else:
             norm = {label.lower(): label for label in output.choices}
-            value = balanced_accuracy(
+            # Pairwise: accuracy, the benchmark's pairwise metric; labels: balanced accuracy.
+            score = accuracy if isinstance(output, Pairwise) else balanced_accuracy
+            value = score(
                 [norm.get(str(predicted[i]).lower(), str(predicted[i])) for i in keep],
                 [norm.get(str(truth[i]).lower(), str(truth[i])) for i in keep],
             )
         cells.append(f"{value:.2f}")
     return cells
+
+
+def _metric(output: Any) -> str:
+    if isinstance(output, Scale):
+        return "CCC"
+    return "pairwise accuracy" if isinstance(output, Pairwise) else "balanced accuracy"
 
 
 def rescore(run: Path, data: Path, embed: Any) -> list[str]:
@@ -142,7 +150,7 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     phrasing = [by_id.get(r.id, "n/a") for r in test]
     truth = [r.label for r in test]
     lines = [
-        f"### {config.dataset} ({'CCC' if isinstance(output, Scale) else 'balanced accuracy'}; "
+        f"### {config.dataset} ({_metric(output)}; "
         f"{shard} records, {len(test)} unseen: {phrasing.count('familiar')} familiar, "
         f"{phrasing.count('novel')} novel; {decided} decided by checks)",
         "",

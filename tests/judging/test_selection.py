@@ -83,6 +83,7 @@ def test_a_scale_is_chosen_by_concordance() -> None:
     choice = choose_decision(Scale(1, 5), scored, matrix)
     assert choice is not None and choice.metric == "CCC" and choice.rule == "embedding"
     assert dict(choice.scores)["llm"] == pytest.approx(0.0)
+    assert "vote" not in dict(choice.scores)  # a rule for two labels only
 
 
 @pytest.mark.parametrize("sharp", [False, True])

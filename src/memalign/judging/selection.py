@@ -105,8 +105,9 @@ def choose_decision(
             predicted["llm"][j] = _model_value(output, example, threshold)
             predicted["embedding"][j] = embedding
             predicted["combined"][j] = combined
-            vote = _vote(output, examples, matrix, train, rows[j], k)
-            predicted["vote"][j] = vote if vote is not None else predicted["llm"][j]
+            if first_label(output) is not None:  # the vote is a rule for two labels only
+                vote = _vote(output, examples, matrix, train, rows[j], k)
+                predicted["vote"][j] = vote if vote is not None else predicted["llm"][j]
     if settled is not None:
         for j, i in enumerate(rows):
             if settled[i] is not None:
