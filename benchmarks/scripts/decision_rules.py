@@ -25,6 +25,7 @@ from memalign.evaluation.metrics import accuracy, balanced_accuracy, ccc
 from memalign.judge_spec import Labels, Pairwise, Scale, Value
 from memalign.judging import fit_decision
 from memalign.judging.decision import (
+    active_checks,
     checks_fired,
     decided_by_checks,
     value_from_probs,
@@ -108,11 +109,7 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     # output (the embedding model, and auto where it chose it) can be scored.
     stored = step.get("test_verdicts")
     verdicts = stored if stored else [{"unjudged": True}] * len(test)
-    checks = [
-        g
-        for g, _ in store.guidelines(row.judge_id)
-        if g.status == "active" and g.check is not None and g.check.active
-    ]
+    checks = active_checks(g for g, _ in store.guidelines(row.judge_id))
     for verdict, vector, record in zip(verdicts, vectors, test, strict=True):
         probs = verdict.get("p")
         if verdict.get("unjudged"):

@@ -4,7 +4,7 @@ checks where they fire and agree."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -255,6 +255,13 @@ def fit_rules(
     ]
     fitted = fit_blend(blend_evidence(output, examples, matrix, k)) if blend else None
     return fit_threshold(output, evidence), fitted
+
+
+def active_checks(guidelines: Iterable[Guideline]) -> tuple[Guideline, ...]:
+    """The active guidelines whose check the labelled records bear out."""
+    return tuple(
+        g for g in guidelines if g.status == "active" and g.check is not None and g.check.active
+    )
 
 
 def checks_fired(

@@ -17,7 +17,13 @@ from memalign.accounting import Meter
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.errors import InputError, MemalignError
 from memalign.judge_spec import JudgeSpec
-from memalign.judging.decision import checks_fired, decide, decided_by_checks, vote_value
+from memalign.judging.decision import (
+    active_checks,
+    checks_fired,
+    decide,
+    decided_by_checks,
+    vote_value,
+)
 from memalign.judging.embedding_model import by_embedding
 from memalign.judging.fitting import FittedDecision, fit_decision
 from memalign.judging.pairwise_model import by_pairwise_model, response_texts
@@ -106,12 +112,13 @@ class JudgeEngine:
         with self._lock:
             if self._snapshot is None or self._snapshot.version != version:
                 self.episodic.sync()
+                guidelines = self.store.guidelines(self.judge_id)
+                checks = active_checks(g for g, _ in guidelines)
                 fitted = (
-                    fit_decision(self.spec, self.store, self.judge_id, self.embedder.embed)
+                    fit_decision(self.spec, self.store, self.judge_id, self.embedder.embed, checks)
                     if self.fit_decision
                     else FittedDecision()  # the model's plain read-out, nothing fitted
                 )
-                guidelines = self.store.guidelines(self.judge_id)
                 self._snapshot = MemorySnapshot(
                     version,
                     guidelines,
@@ -119,11 +126,7 @@ class JudgeEngine:
                     len(self.episodic),
                     fitted.threshold,
                     fitted.blend,
-                    tuple(
-                        g
-                        for g, _ in guidelines
-                        if g.status == "active" and g.check is not None and g.check.active
-                    ),
+                    checks,
                     fitted.embedding_model,
                     fitted.rule,
                     fitted.choice,

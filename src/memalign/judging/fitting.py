@@ -16,6 +16,7 @@ from memalign.judging.decision import (
     EVIDENCE_WINDOW,
     Blend,
     Threshold,
+    active_checks,
     checks_fired,
     decided_by_checks,
     fit_rules,
@@ -23,11 +24,12 @@ from memalign.judging.decision import (
 from memalign.judging.embedding_model import EmbeddingModel, fit_embedding_model
 from memalign.judging.pairwise_model import PairwiseModel, fit_pairwise_model, response_texts
 from memalign.judging.selection import SELECTION_WINDOW, DecisionChoice, choose_decision
-from memalign.records import Example
+from memalign.records import Example, Feedback, Guideline
 from memalign.stores import MemoryStore
 
 Vectors = npt.NDArray[np.float32]
 Embed = Callable[[Sequence[str]], Vectors]
+Records = dict[str, Feedback]
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,25 @@ class FittedDecision:
 
 
 def fit_decision(
-    spec: JudgeSpec, store: MemoryStore, judge_id: int, embed: Embed
+    spec: JudgeSpec,
+    store: MemoryStore,
+    judge_id: int,
+    embed: Embed,
+    checks: Sequence[Guideline] | None = None,
 ) -> FittedDecision:
+    """``checks``: the judge's active checks, when the caller has read them already."""
+    if checks is None:
+        checks = active_checks(g for g, _ in store.guidelines(judge_id))
+    if not spec.memory.checks_decide:
+        checks = ()  # they inform the verdict only: every rule acts on every case
     output, rule = spec.output, spec.memory.decision
     if isinstance(output, Pairwise):
-        return _fit_pairwise(spec, store, judge_id, embed)
+        return _fit_pairwise(spec, store, judge_id, embed, checks)
     choice = None
     if rule == "auto":
         examples, matrix = store.recent_examples(judge_id, SELECTION_WINDOW, carrying="answer")
-        settled = _settled(spec, store, judge_id, examples)
+        records = _records(store, judge_id, examples) if checks else {}
+        settled = _settled(spec, checks, examples, records)
         choice = choose_decision(output, examples, matrix, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
     threshold, blend = fit_rules(
@@ -60,22 +72,23 @@ def fit_decision(
     )
     embedding_model = None
     if rule in ("embedding", "combined"):
-        examples, matrix = _newest(*store.examples(judge_id), EVIDENCE_WINDOW)
+        examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
         embedding_model = fit_embedding_model(output, examples, matrix)
     return FittedDecision(rule, choice, threshold, blend, embedding_model)
 
 
 def _fit_pairwise(
-    spec: JudgeSpec, store: MemoryStore, judge_id: int, embed: Embed
+    spec: JudgeSpec, store: MemoryStore, judge_id: int, embed: Embed, checks: Sequence[Guideline]
 ) -> FittedDecision:
     rule = spec.memory.decision
     if rule not in ("auto", "embedding", "combined"):
         return FittedDecision(rule)
-    examples, _ = _newest(*store.examples(judge_id), SELECTION_WINDOW)
-    examples, differences = response_differences(store, judge_id, examples, embed)
+    examples, _ = store.recent_examples(judge_id, SELECTION_WINDOW, carrying="any")
+    records = _records(store, judge_id, examples)
+    examples, differences = response_differences(examples, records, embed)
     choice = None
     if rule == "auto":
-        settled = _settled(spec, store, judge_id, examples)
+        settled = _settled(spec, checks, examples, records)
         choice = choose_decision(spec.output, examples, differences, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
     model = None
@@ -85,21 +98,17 @@ def _fit_pairwise(
     return FittedDecision(rule, choice, pairwise_model=model)
 
 
+def _records(store: MemoryStore, judge_id: int, examples: Sequence[Example]) -> Records:
+    return {r.id: r for r in store.get_records(judge_id, [e.record_id for e in examples])}
+
+
 def _settled(
-    spec: JudgeSpec, store: MemoryStore, judge_id: int, examples: Sequence[Example]
+    spec: JudgeSpec, checks: Sequence[Guideline], examples: Sequence[Example], records: Records
 ) -> list[Value | None] | None:
-    """Per example, the label the active checks decide its record with (None where they do
-    not, or when checks do not decide): what judging would answer before any rule runs."""
-    if not spec.memory.checks_decide:
-        return None
-    checks = [
-        g
-        for g, _ in store.guidelines(judge_id)
-        if g.status == "active" and g.check is not None and g.check.active
-    ]
+    """Per example, the label the deciding checks give its record (None where they do not):
+    what judging would answer before any rule runs. None when no check decides."""
     if not checks:
         return None
-    records = {r.id: r for r in store.get_records(judge_id, [e.record_id for e in examples])}
     settled: list[Value | None] = []
     for example in examples:
         record = records.get(example.record_id)
@@ -109,11 +118,10 @@ def _settled(
 
 
 def response_differences(
-    store: MemoryStore, judge_id: int, examples: Sequence[Example], embed: Embed
+    examples: Sequence[Example], records: Records, embed: Embed
 ) -> tuple[list[Example], Vectors]:
     """The examples whose record holds a pair of responses, and for each the embedding of
     response A minus that of response B."""
-    records = {r.id: r for r in store.get_records(judge_id, [e.record_id for e in examples])}
     kept: list[Example] = []
     texts: list[str] = []
     for example in examples:
@@ -126,8 +134,3 @@ def response_differences(
         return [], np.zeros((0, 0), dtype=np.float32)
     vectors = embed(texts)
     return kept, np.asarray(vectors[0::2] - vectors[1::2], dtype=np.float32)
-
-
-def _newest(examples: list[Example], matrix: Vectors, limit: int) -> tuple[list[Example], Vectors]:
-    newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-limit:]
-    return [examples[i] for i in newest], matrix[newest]

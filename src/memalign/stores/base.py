@@ -23,9 +23,9 @@ from memalign.memory import Vector
 from memalign.records import Example, Feedback, Guideline, MemoryVersion, Verdict
 
 DEFAULT_TENANT = "default"
-# What an example must carry to count as evidence of how the judge answered: its first-pass
-# label probabilities, or those or its verdict.
-Evidence = Literal["probabilities", "answer"]
+# What an example must carry to be read by ``recent_examples``: the judge's first-pass label
+# probabilities, those or its verdict ("answer"), or nothing ("any": the newest examples).
+Evidence = Literal["probabilities", "answer", "any"]
 
 
 @dataclass(frozen=True)

@@ -82,13 +82,16 @@ class ExampleReads:
     def recent_examples(
         self, judge_id: int, limit: int, *, carrying: Evidence = "probabilities"
     ) -> tuple[list[Example], Vector]:
-        """The ``limit`` newest examples that carry the judge's first-pass probabilities (or,
-        with ``carrying="answer"``, its probabilities or its verdict), oldest first."""
+        """The ``limit`` newest examples that carry the judge's first-pass probabilities (with
+        ``carrying="answer"``, its probabilities or its verdict; ``"any"``: every example),
+        oldest first."""
         # Only the newest 4 × limit examples are looked at, so the cost stays bounded when few
         # carry probabilities (a model without them) whatever the memory's size.
         condition = "json_extract(example_json, '$.judge_probs') IS NOT NULL"
         if carrying == "answer":
             condition = f"({condition} OR json_extract(example_json, '$.judge_value') IS NOT NULL)"
+        elif carrying == "any":
+            condition = "1"
         rows = self._rows(
             "SELECT example_json, dim, vector FROM examples WHERE example_key IN "
             "(SELECT example_key FROM examples WHERE +judge_id = ? "
