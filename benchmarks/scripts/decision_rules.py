@@ -31,7 +31,7 @@ from memalign.judging.decision import (
     value_from_probs,
     vote_value,
 )
-from memalign.judging.embedding_model import combined_value, fit_embedding_model
+from memalign.judging.embedding_model import combined_value
 from memalign.judging.pairwise_model import combined_pick, response_texts
 from memalign.models import get_embedder
 from memalign.prompts.rendering import example_key
@@ -94,8 +94,8 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     fitted = fit_decision(spec, store, row.judge_id, embed)
     pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
     threshold, choice = fitted.threshold, fitted.choice
-    examples, matrix = store.examples(row.judge_id)
-    model: Any = pinned.pairwise_model or fit_embedding_model(output, examples, matrix)
+    # The embedding model as the product fits it: on the examples the checks leave.
+    model: Any = pinned.pairwise_model or pinned.embedding_model
     if isinstance(output, Pairwise):
         pairs = [response_texts(r.case) or ("", "") for r in test]
         a = np.asarray(embed([p[0] for p in pairs]), dtype=np.float32)

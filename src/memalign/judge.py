@@ -16,7 +16,7 @@ from memalign.accounting import Meter
 from memalign.alignment import OnExisting, OnInvalid, align, curate, forget
 from memalign.embedders import Embedder, EmbeddingClient
 from memalign.io.transfer import export_judge
-from memalign.judge_spec import JudgeSpec
+from memalign.judge_spec import Decision, JudgeSpec
 from memalign.judging import JudgeEngine, MemorySnapshot, WorkingMemory
 from memalign.memory import EpisodicIndex, Vector
 from memalign.models import build_models, check_spec_models
@@ -211,6 +211,11 @@ class Judge:
 
     def approve_guideline(self, guideline_id: str) -> Guideline:
         return curate.set_status(self.engine, guideline_id, "active")
+
+    def set_decision(self, rule: str) -> Decision:
+        """Pin what decides a verdict the checks leave (``"llm"``, ``"embedding"``, ...) or
+        hand the choice back to memory (``"auto"``); see ``MemoryConfig.decision``."""
+        return curate.set_decision(self.engine, rule)
 
     def export(self, path: str | Path) -> int:
         return export_judge(self.store, self.name, Path(path), tenant=self.engine.row.tenant)

@@ -232,6 +232,21 @@ def output_from_dict(data: Mapping[str, Any]) -> OutputType:
 ExampleKey = Literal["inputs", "outputs", "inputs+outputs"]
 
 
+# What decides a verdict the checks leave (MemoryConfig.decision, design/decision.md).
+Decision = Literal["auto", "llm", "blend", "embedding", "combined", "vote"]
+DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined", "vote")
+# Each rule in plain words, for people choosing one (the review page, the CLI).
+DECISION_WORDS: dict[Decision, str] = {
+    "auto": "chosen per judge from memory, by cross-validation on the labelled examples",
+    "llm": "the model's answer (for two labels, its probability against a threshold fitted "
+    "on the feedback)",
+    "blend": "the model's probability weighed with the retrieved examples' labels",
+    "embedding": "a linear model over the stored examples' embeddings",
+    "combined": "the model's log-odds plus the embedding model's",
+    "vote": "the label vote of the most similar stored examples",
+}
+
+
 @dataclass(frozen=True)
 class MemoryConfig:
     """How a judge uses and grows its memory. Defaults follow the published system (k=5)."""
@@ -268,7 +283,7 @@ class MemoryConfig:
     # vote of the retrieved examples (the model's rule on a tie). "auto": "combined" where it
     # applies (else "llm"), unless cross-validation on memory shows "embedding" or "vote"
     # clearly better (memalign.judging.selection, design/decision.md).
-    decision: Literal["auto", "llm", "blend", "embedding", "combined", "vote"] = "auto"
+    decision: Decision = "auto"
     # Checks (memalign.checks): mine them from the feedback's words and validate them on the
     # labelled records at each alignment; a check is active while the one-sided 95% lower bound
     # of its precision reaches ``check_min_bound`` (0.75: about 9 of 9 records agreeing). When

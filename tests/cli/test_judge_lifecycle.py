@@ -1,6 +1,6 @@
 """Judges can be changed and removed from the command line: `judge update` (models, check
-proposals; the embedder only while no vector would need re-embedding) and `judge delete` (a
-dry run unless --yes; everything goes, and no model is needed)."""
+proposals, the decision rule; the embedder only while no vector would need re-embedding) and
+`judge delete` (a dry run unless --yes; everything goes, and no model is needed)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def test_check_proposals_are_switched_on_at_create_and_by_update(cli: Invoke) ->
     off = json.loads(cli("judge", "update", "p", "--no-propose-checks", "--json").output)
     assert off["memory"]["propose_checks"] is False
     assert cli("judge", "update", "p", "--no-propose-checks").exit_code == 2  # no change
+
+
+def test_the_decision_rule_is_pinned_and_handed_back_by_update(cli: Invoke) -> None:
+    cli("judge", "create", "d", "--output", "binary", "--instructions", "x", "--model", "fake")
+    pinned = json.loads(cli("judge", "update", "d", "--decision", "embedding", "--json").output)
+    assert pinned["memory"]["decision"] == "embedding" and pinned["memory_version"] == 1
+    shown = json.loads(cli("memory", "d", "--json").output)["decision"]
+    assert (shown["rule"], shown["configured"]) == ("embedding", "embedding")
+    assert cli("judge", "update", "d", "--decision", "embedding").exit_code == 2  # no change
+    wrong = cli("judge", "update", "d", "--decision", "bogus", "--json")
+    assert wrong.exit_code == 2 and json.loads(wrong.stdout)["error"]["field"] == "--decision"
+    back = json.loads(cli("judge", "update", "d", "--decision", "auto", "--json").output)
+    assert back["memory"]["decision"] == "auto"
 
 
 def test_delete_is_a_dry_run_until_yes_and_leaves_no_trace(

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from memalign import FloatScore, Judge, JudgeSpec, Labels, MemoryConfig, Scale
+from memalign import FloatScore, InputError, Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging.selection import MARGIN, MIN_ROWS, choose_decision
 from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
@@ -134,3 +134,28 @@ def test_the_retrieved_examples_vote_is_a_rule_of_its_own() -> None:
     # Labels follow the neighbourhood (the embeddings) and the model's probabilities are noise.
     choice = choose_decision(BINARY, *_memory(40, _noise), k=3)
     assert choice is not None and dict(choice.scores)["vote"] > dict(choice.scores)["llm"]
+
+
+def test_a_rule_pinned_by_hand_decides_at_once_and_auto_takes_the_choice_back(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    def unsure(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        return Completion(text='{"rationale": "r", "value": "Pass"}',
+                          choice_probs={"Pass": 0.55, "Fail": 0.45})  # fmt: skip
+
+    judge = make_judge(replace(spec, memory=MemoryConfig(checks=False)),
+                       llm=ScriptedLLM(unsure), embedder=HashEmbedder(64))  # fmt: skip
+    judge.align(separable_records())
+    assert judge.judge(outputs="kilo unsafe").value == "Fail"  # auto: memory decides
+    version = judge.version
+    assert judge.set_decision("llm") == "llm"
+    # A new memory version: the verdict cached under auto is not served again.
+    assert judge.version == version + 1 and judge.spec.memory.decision == "llm"
+    assert judge.judge(outputs="kilo unsafe").value == "Pass"
+    assert judge.set_decision("llm") == "llm" and judge.version == version + 1  # no change
+    with pytest.raises(InputError, match="unknown decision rule"):
+        judge.set_decision("magic")
+    judge.set_decision("auto")
+    assert judge.judge(outputs="kilo unsafe").value == "Fail"

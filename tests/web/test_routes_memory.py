@@ -126,3 +126,53 @@ def test_a_slow_writer_blocks_no_other_request_and_says_still_running(
     worker.call("support", lambda judge: None).result(10)
     texts = [g.text for g, _ in store.guidelines(store.get_judge("support").judge_id)]
     assert texts == ["Quote the ticket."]  # applied after all
+
+
+def test_the_decision_in_force_is_shown_and_can_be_pinned_and_handed_back(
+    loaded: Page, store: MemoryStore
+) -> None:
+    reviewed(loaded)
+    body = loaded.get("/judges/support/memory").text
+    # One record is too little memory to choose from: the model's rule, and why.
+    assert 'id="decision"' in body and "decided by <strong>llm</strong>" in body
+    assert "once it holds 25 examples" in body
+    version = store.get_judge("support").version
+    pinned = loaded.post("/judges/support/decision", {"decision": "vote"})
+    assert pinned.status_code == 303 and pinned.headers["location"].endswith("#decision")
+    row = store.get_judge("support")
+    assert row.spec.memory.decision == "vote" and row.version == version + 1
+    body = loaded.get("/judges/support/memory").text
+    assert "decided by <strong>vote</strong>" in body and "Pinned by hand." in body
+    assert '<option value="vote" selected>' in body
+    assert loaded.post("/judges/support/decision", {"decision": "auto"}).status_code == 303
+    assert store.get_judge("support").spec.memory.decision == "auto"
+
+
+def test_an_unknown_decision_rule_is_refused_and_changes_nothing(
+    loaded: Page, store: MemoryStore
+) -> None:
+    version = store.get_judge("support").version
+    refused = loaded.post("/judges/support/decision", {"decision": "<script>"})
+    assert refused.status_code == 400 and "<script>" not in refused.text
+    assert "unknown decision rule" in refused.text
+    assert store.get_judge("support").version == version
+
+
+def test_a_decision_chosen_from_memory_shows_the_scores_it_rests_on(
+    page: Page, store: MemoryStore
+) -> None:
+    from memalign.records import Feedback
+    from tests.web.conftest import opener
+
+    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango"]
+    records = [
+        Feedback(id=f"r{i}", outputs=f"{words[i % 8]} {'rude' if i % 2 else 'kind'}",
+                 label="Fail" if i % 2 else "Pass")
+        for i in range(40)
+    ]  # fmt: skip
+    opener(store)("support").align(records)
+    body = page.get("/judges/support/memory").text
+    chosen = re.search(r"<tr class=\"chosen\"><td>(\w+) \(chosen\)</td><td>([\d.]+)</td>", body)
+    assert chosen is not None, body
+    assert f"decided by <strong>{chosen.group(1)}</strong>" in body
+    assert "Cross-validated balanced accuracy on 40 labelled examples" in body

@@ -1,8 +1,11 @@
-"""Hand edits to semantic memory: add, edit, pin, retire and approve guidelines.
+"""Hand edits to memory: add, edit, pin, retire and approve guidelines; choose the rule that
+decides what the checks leave.
 
 Each edit is its own memory version, like an alignment."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.learned_checks import labelled_cases, uses_checks
@@ -15,7 +18,7 @@ from memalign.errors import (
     ModelAssetError,
     NotFoundError,
 )
-from memalign.judge_spec import Pairwise
+from memalign.judge_spec import DECISIONS, Decision, Pairwise
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
@@ -145,3 +148,26 @@ def set_status(engine: JudgeEngine, guideline_id: str, status: GuidelineStatus) 
         status, "guideline.status"
     )
     return _save(engine, operation, changed, vector)
+
+
+@exclusive
+def set_decision(engine: JudgeEngine, rule: str) -> Decision:
+    """Pin the rule that decides what the checks leave, or hand the choice back (``"auto"``).
+    A new memory version, so no verdict cached under the old rule is served again."""
+    chosen = next((known for known in DECISIONS if known == rule), None)
+    if chosen is None:
+        raise InputError(
+            f"unknown decision rule {rule!r}; use {', '.join(DECISIONS)}", field="decision"
+        )
+    spec = engine.refresh().spec
+    if spec.memory.decision != chosen:
+        engine.store.commit(
+            engine.judge_id,
+            ChangeSet(
+                operation="judge.decision",
+                spec=replace(spec, memory=replace(spec.memory, decision=chosen)),
+                summary={"decision": chosen, "was": spec.memory.decision},
+            ),
+        )
+        engine.refresh()
+    return chosen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -21,7 +21,7 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError
-from memalign.judge_spec import JudgeSpec, MemoryConfig, parse_output
+from memalign.judge_spec import DECISIONS, Decision, JudgeSpec, MemoryConfig, parse_output
 from memalign.models import (
     check_embedder_string,
     check_model_string,
@@ -66,10 +66,6 @@ def _summary(store: MemoryStore, name: str) -> dict[str, object]:
         "examples": len(examples),
         "memory": row.spec.to_dict()["memory"],
     }
-
-
-Decision = Literal["auto", "llm", "blend", "embedding", "combined", "vote"]
-DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined", "vote")
 
 
 def _decision(value: str) -> Decision:
@@ -233,10 +229,19 @@ def update(
             help="Whether the reflection call proposes a check with each guideline.",
         ),
     ] = None,
+    decision: Annotated[
+        str | None,
+        typer.Option(
+            "--decision",
+            help="What decides a verdict the checks leave: auto (chosen from memory), llm, "
+            "blend, embedding, combined or vote.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change the models a judge uses (and whether its reflection proposes checks).
+    """Change the models a judge uses, whether its reflection proposes checks, and what decides
+    a verdict the checks leave.
 
     The embedder can change only while memory holds no vectors (examples or guidelines):
     stored vectors are not comparable across embedders."""
@@ -267,10 +272,13 @@ def update(
     if propose_checks is not None and propose_checks != memory.propose_checks:
         memory = replace(memory, propose_checks=propose_checks)
         changes["propose_checks"] = "on" if propose_checks else "off"
+    if decision is not None and _decision(decision) != memory.decision:
+        memory = replace(memory, decision=_decision(decision))
+        changes["decision"] = memory.decision
     if not changes:
         raise InputError(
-            "nothing to change: give --model, --reflection-model, --embedder or "
-            "--[no-]propose-checks"
+            "nothing to change: give --model, --reflection-model, --embedder, "
+            "--[no-]propose-checks or --decision"
         )
     opened.commit(
         row.judge_id,

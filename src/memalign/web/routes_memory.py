@@ -1,5 +1,7 @@
-"""A judge's memory: guidelines (edit, pin, retire, approve, add), examples, the history of
-versions, and forgetting records or an annotator after a dry-run preview of what will go.
+"""A judge's memory: guidelines (edit, pin, retire, approve, add), the rule that decides what
+the checks leave (shown with the held-out scores it was chosen on, and pinned or handed back to
+``auto`` here), examples, the history of versions, and forgetting records or an annotator after
+a dry-run preview of what will go.
 
 Every change runs on the writer thread (``Context.change``), after any submission queued
 before it, so a hand edit never interleaves with an alignment. The request awaits it without
@@ -17,15 +19,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from memalign.alignment.learned_checks import uses_checks
 from memalign.checks import spelled_check
-from memalign.errors import InputError
+from memalign.errors import InputError, MemalignError
 from memalign.judge import Judge
-from memalign.judge_spec import Labels
+from memalign.judge_spec import DECISION_WORDS, DECISIONS, Labels
+from memalign.judging import MemorySnapshot
 from memalign.records import Check, ForgetReport, Guideline
 from memalign.web.app import Context
 from memalign.web.routes_review import queue_url
 from memalign.web.security import checked_form
 
 MAX_GUIDELINE_CHARS = 2000
+# How long the memory page waits for the writer thread to hand over the judge's fitted
+# decision (cached per memory version; the first fit of a version may take a moment, and an
+# alignment may hold the writer): the page says so rather than wait.
+DECISION_WAIT_SECONDS = 2.0
 
 
 def check_from_form(form: Mapping[str, Any]) -> Check:
@@ -69,6 +76,16 @@ def _targets(ids_text: str, annotator: str) -> tuple[list[str] | None, str | Non
     return ids or None, annotator or None
 
 
+def fitted_decision(ctx: Context, name: str) -> MemorySnapshot | None:
+    """The judge's memory as judging reads it, with the decision fitted on it; None when the
+    writer is busy past ``DECISION_WAIT_SECONDS`` or the models cannot be opened here."""
+    future = ctx.worker.call(name, lambda judge: judge.snapshot(), writes=False)
+    try:
+        return future.result(timeout=DECISION_WAIT_SECONDS)
+    except (TimeoutError, MemalignError, OSError):
+        return None
+
+
 def register(app: FastAPI, ctx: Context) -> None:
     @app.get("/judges/{name}/memory", response_class=HTMLResponse)
     def memory_page(request: Request, name: str) -> HTMLResponse:
@@ -88,6 +105,9 @@ def register(app: FastAPI, ctx: Context) -> None:
                 if isinstance(row.spec.output, Labels) and uses_checks(row.spec)
                 else ()
             ),
+            snapshot=fitted_decision(ctx, name),
+            decisions=DECISIONS,
+            decision_words=DECISION_WORDS,
             examples=examples[-200:][::-1],
             example_count=len(examples),
             history=ctx.store.history(row.judge_id)[::-1],
@@ -118,6 +138,15 @@ def register(app: FastAPI, ctx: Context) -> None:
         check = None if form.get("action") == "remove" else check_from_form(form)
         await ctx.change(name, lambda judge: judge.set_check(guideline_id, check))
         return RedirectResponse(memory_url(name) + f"#g-{guideline_id}", status_code=303)
+
+    @app.post("/judges/{name}/decision")
+    async def set_decision(request: Request, name: str) -> Response:
+        """Pin the rule that decides what the checks leave, or hand it back to ``auto``."""
+        form = await checked_form(request)
+        await run_in_threadpool(ctx.judge_row, name)
+        rule = str(form.get("decision") or "")
+        await ctx.change(name, lambda judge: judge.set_decision(rule))
+        return RedirectResponse(memory_url(name) + "#decision", status_code=303)
 
     @app.post("/judges/{name}/guidelines")
     async def add_guideline(request: Request, name: str) -> Response:

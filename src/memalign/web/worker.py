@@ -168,9 +168,11 @@ class Worker:
         self._tasks.put(task)
         return job
 
-    def call(self, judge: str, action: Callable[[Judge], T]) -> Future[T]:
+    def call(self, judge: str, action: Callable[[Judge], T], *, writes: bool = True) -> Future[T]:
         """Run ``action`` on the writer thread with the judge; the future holds its result.
-        Callers wait on it without holding up anything else (see ``Context.change``)."""
+        Callers wait on it without holding up anything else (see ``Context.change``).
+        ``writes=False``: a read (the judge's fitted decision) that needs no store lock, so it
+        works on a read-only store too."""
         future: Future[T] = Future()
 
         def task() -> None:
@@ -178,6 +180,9 @@ class Worker:
                 return
             try:
                 bound = self.judge_for(judge)
+                if not writes:
+                    future.set_result(action(bound))
+                    return
                 with bound.store.writer():
                     future.set_result(action(bound))
             except BaseException as exc:
