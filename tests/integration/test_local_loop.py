@@ -29,6 +29,19 @@ def test_minilm_embeds_meaning(minilm: MiniLMEmbedder) -> None:
     assert similarity[0, 1] > similarity[0, 2] + 0.2
 
 
+def test_minilm_reads_a_long_text_whole(minilm: MiniLMEmbedder) -> None:
+    # Past the model's 256 word pieces: a rule broken at the end of a long file still moves
+    # its vector (truncated, the two would embed identically).
+    body = "\n".join(f"def step_{i}(value):\n    return value + {i}" for i in range(60))
+    clean, broken = body + "\n", body + "\ntry:\n    run()\nexcept:\n    print('failed')\n"
+    vectors = EmbeddingClient(minilm).embed([clean, broken, "short text"])
+    assert float(vectors[0] @ vectors[1]) < 0.9999
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Within 256 word pieces a text embeds alone exactly as in a batch with long ones.
+    alone = EmbeddingClient(minilm).embed(["short text"])
+    assert np.allclose(alone[0], vectors[2], atol=1e-5)
+
+
 def test_align_and_judge_end_to_end_on_the_small_model(
     small_llm: LlamaCppProvider, minilm: MiniLMEmbedder
 ) -> None:
