@@ -240,8 +240,7 @@ def update(
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change the models a judge uses, whether its reflection proposes checks, and what decides
-    a verdict the checks leave.
+    """Change a judge's models, check proposals or decision rule.
 
     The embedder can change only while memory holds no vectors (examples or guidelines):
     stored vectors are not comparable across embedders."""
