@@ -36,10 +36,11 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(
     loaded: Page, store: MemoryStore
 ) -> None:
     routes = post_routes(loaded)
-    assert len(routes) == 7  # each one below refuses a missing or forged token
+    assert len(routes) == 8  # each one below refuses a missing or forged token
     version = store.get_judge("support").version
     for path in routes:
-        data = {"annotator": "ann", "label": "Pass", "text": "x", "action": "edit", "ids": "c1"}
+        data = {"annotator": "ann", "label": "Pass", "text": "x", "action": "edit", "ids": "c1",
+                "decision": "vote"}  # fmt: skip
         missing = loaded.client.post(path, data=data)
         wrong = loaded.client.post(path, data={**data, "csrf": "forged"})
         assert missing.status_code == 403, path
