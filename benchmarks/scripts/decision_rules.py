@@ -1,7 +1,7 @@
 """The decision rules of design/decision.md side by side on the same stored verdicts (issue 22).
 
-No judge call: for each finished `memalign-bench curves` run in --runs (seed 0, its largest
-shard), the judge's memory is read from the run's store and its stored test verdicts are
+No judge call: for each finished `memalign-bench curves` run in --runs (its first seed, its
+largest shard), the judge's memory is read from the run's store and its stored test verdicts are
 re-decided by each rule — the model's fitted threshold ("llm"), the embedding model, both summed
 ("combined"), the retrieved examples' vote and what "auto" chose — with the checks deciding
 first, as in the product. The test cases are embedded again with the run's embedder (local
@@ -82,13 +82,14 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     results = json.loads(run.read_text())
     config = CurveConfig(**{k: v for k, v in results["config"].items() if k != "extra"})
     shard = max(config.shards)
-    step = results["steps"][f"0:{shard}"]
+    seed = config.seeds[0]  # the run's first seed (runs here have one)
+    step = results["steps"][f"{seed}:{shard}"]
     dataset = DATASETS[config.dataset]
     spec = dataset.spec
     output = spec.output
     _, test = dataset.load(data)
     test = test[: config.test_limit] if config.test_limit else test
-    store = open_store(run.parent / "stores" / f"{config.run_name}__seed0.db", create=False)
+    store = open_store(run.parent / "stores" / f"{config.run_name}__seed{seed}.db", create=False)
     row = store.get_judge(spec.name)
     # What the product fits for this memory, with every rule's model fitted for comparison.
     fitted = fit_decision(spec, store, row.judge_id, embed)
