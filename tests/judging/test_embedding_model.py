@@ -11,11 +11,10 @@ import pytest
 
 from memalign import Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model, fit_logistic
-from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
-from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
+from memalign.testing import HashEmbedder
 
-from .samples import WORDS, separable_records
+from .samples import WORDS, separable_records, unsure_llm
 
 
 def _examples(n: int, label: Callable[[int], str]) -> tuple[list[Example], np.ndarray]:
@@ -54,14 +53,7 @@ def test_a_scale_is_predicted_by_ridge_within_its_range() -> None:
 def test_a_judge_decides_with_its_example_embeddings(
     make_judge: Callable[..., Judge], spec: JudgeSpec, decision: str
 ) -> None:
-    def unsure(request: CompletionRequest) -> Completion | str:
-        if request.purpose != "judge":
-            return FakeLLM().complete(request)
-        # A model with no idea: even odds, leaning the wrong way.
-        return Completion(text='{"rationale": "unsure", "value": "Pass"}',
-                          choice_probs={"Pass": 0.55, "Fail": 0.45})  # fmt: skip
-
-    llm = ScriptedLLM(unsure)
+    llm = unsure_llm()  # even odds, leaning the wrong way on the unsafe case
     memory = MemoryConfig(decision=decision, checks=False)  # type: ignore[arg-type]
     judge = make_judge(replace(spec, memory=memory), llm=llm, embedder=HashEmbedder(64))
     judge.align(separable_records())

@@ -10,11 +10,10 @@ import numpy as np
 from memalign import Feedback, Judge, JudgeSpec, MemoryConfig, Pairwise
 from memalign.judging.pairwise_model import fit_pairwise_model, response_texts
 from memalign.judging.selection import choose_decision
-from memalign.providers import Completion, CompletionRequest
 from memalign.records import Case, Example
-from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
+from memalign.testing import HashEmbedder
 
-from .samples import WORDS
+from .samples import WORDS, unsure_llm
 
 
 def _pair(i: int) -> tuple[str, str, str]:
@@ -63,19 +62,13 @@ def test_response_texts_reads_a_pair_and_refuses_anything_else() -> None:
 def test_a_pairwise_judge_under_auto_decides_by_its_responses(
     make_judge: Callable[..., Judge],
 ) -> None:
-    def guess(request: CompletionRequest) -> Completion | str:
-        if request.purpose != "judge":
-            return FakeLLM().complete(request)
-        return Completion(text='{"rationale": "both fine", "value": "A"}',
-                          choice_probs={"A": 0.55, "B": 0.45})  # fmt: skip
-
     spec = JudgeSpec(
         name="summaries",
         instructions="Which summary of {{ inputs }} is better: {{ outputs }}?",
         output=Pairwise(allow_tie=False),
         memory=MemoryConfig(checks=False),
     )
-    judge = make_judge(spec, llm=ScriptedLLM(guess), embedder=HashEmbedder(64))
+    judge = make_judge(spec, llm=unsure_llm("A", "B"), embedder=HashEmbedder(64))
     records = []
     for i in range(40):
         a, b, winner = _pair(i)
@@ -88,7 +81,7 @@ def test_a_pairwise_judge_under_auto_decides_by_its_responses(
     assert verdict.value == "B" and "pairwise model" in (verdict.decision or "")
     assert verdict.usage.embedded_texts >= 2  # the two responses, metered
     llm_only = replace(spec, name="pinned", memory=MemoryConfig(checks=False, decision="llm"))
-    pinned = make_judge(llm_only, llm=ScriptedLLM(guess), embedder=HashEmbedder(64))
+    pinned = make_judge(llm_only, llm=unsure_llm("A", "B"), embedder=HashEmbedder(64))
     pinned.align(records)
     assert pinned.snapshot().pairwise_model is None
     assert (

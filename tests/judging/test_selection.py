@@ -14,7 +14,7 @@ from memalign.providers import Completion, CompletionRequest
 from memalign.records import Example
 from memalign.testing import FakeLLM, HashEmbedder, ScriptedLLM
 
-from .samples import WORDS, separable_records
+from .samples import WORDS, separable_records, unsure_llm
 
 BINARY = Labels(("Pass", "Fail"))
 
@@ -139,14 +139,8 @@ def test_the_retrieved_examples_vote_is_a_rule_of_its_own() -> None:
 def test_a_rule_pinned_by_hand_decides_at_once_and_auto_takes_the_choice_back(
     make_judge: Callable[..., Judge], spec: JudgeSpec
 ) -> None:
-    def unsure(request: CompletionRequest) -> Completion | str:
-        if request.purpose != "judge":
-            return FakeLLM().complete(request)
-        return Completion(text='{"rationale": "r", "value": "Pass"}',
-                          choice_probs={"Pass": 0.55, "Fail": 0.45})  # fmt: skip
-
     judge = make_judge(replace(spec, memory=MemoryConfig(checks=False)),
-                       llm=ScriptedLLM(unsure), embedder=HashEmbedder(64))  # fmt: skip
+                       llm=unsure_llm(), embedder=HashEmbedder(64))  # fmt: skip
     judge.align(separable_records())
     assert judge.judge(outputs="kilo unsafe").value == "Fail"  # auto: memory decides
     version = judge.version
