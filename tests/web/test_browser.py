@@ -153,6 +153,16 @@ def test_a_whole_expert_session(server: tuple[str, Path], browser: Any, tmp_path
     page.click(".guideline details button")
     assert "Promising a refund is enough." in page.inner_text(".guidelines")
 
+    # Pin the rule that decides what the checks leave, then hand it back to memory.
+    assert "decided by llm" in page.inner_text("#decision")
+    page.select_option('#decision select[name="decision"]', "vote")
+    page.click("#decision button")
+    assert "decided by vote" in page.inner_text("#decision")
+    assert "Pinned by hand." in page.inner_text("#decision")
+    page.select_option('#decision select[name="decision"]', "auto")
+    page.click("#decision button")
+    assert "Pinned by hand." not in page.inner_text("#decision")
+
     # Forget the record, after the preview.
     page.fill('textarea[name="ids"]', "c1@ann")
     page.click("#forget-preview")
