@@ -9,6 +9,11 @@ cached prompt prefix, so the rebuilt first-pass answers can differ a little from
 
 ``--calibrate`` aligns with ``MemoryConfig.calibrate=True``: the product's calibration pass
 re-records each record's probabilities under the new memory (one more judge call per record).
+``--batch N`` aligns the records N at a time, as the review page aligns each review when it is
+submitted: each record's first-pass answer then comes from the judge aligned on the records
+before it. ``--no-copy`` leaves the run's JSON behind, so that `memalign-bench curves` run on
+``--out`` with the run's settings scores the rebuilt memory end to end (the records are
+already in memory, so it aligns nothing).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ def main() -> None:
         "--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "datasets"
     )
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--batch", type=int, default=0, help="align N records at a time")
+    parser.add_argument("--no-copy", action="store_true", help="do not copy the run's JSON")
     args = parser.parse_args()
     runs = [
         path
@@ -47,7 +54,8 @@ def main() -> None:
     config = CurveConfig(**{k: v for k, v in results["config"].items() if k != "extra"})
     seed, shard = config.seeds[0], max(config.shards)
     (args.out / "stores").mkdir(parents=True, exist_ok=True)
-    shutil.copy(runs[0], args.out / runs[0].name)
+    if not args.no_copy:
+        shutil.copy(runs[0], args.out / runs[0].name)
     db = args.out / "stores" / f"{config.run_name}__seed{seed}.db"
     if db.exists():
         raise SystemExit(f"{db} exists: remove it first")
@@ -64,11 +72,15 @@ def main() -> None:
     models = build_models(config.model, reference_price=config.reference_price)
     judge = Judge.create(store, spec, **models.as_kwargs())
     started = time.perf_counter()
-    batch = [with_signal(r, config.signal) for r in shard_order(train, seed, config.shards)]
-    report = judge.align(batch[:shard])
+    records = [with_signal(r, config.signal) for r in shard_order(train, seed, config.shards)]
+    records = records[:shard]
+    size = args.batch or len(records)
+    added = calls = 0
+    for start in range(0, len(records), size):
+        report = judge.align(records[start : start + size])
+        added, calls = added + report.records_added, calls + report.usage.llm_calls
     seconds = time.perf_counter() - started
-    print(f"{args.dataset}: {report.records_added} records, {report.usage.llm_calls} calls, "
-          f"{seconds:.0f} s -> {db}")  # fmt: skip
+    print(f"{args.dataset}: {added} records, {calls} calls, {seconds:.0f} s -> {db}")
     store.close()
 
 
