@@ -235,6 +235,13 @@ ExampleKey = Literal["inputs", "outputs", "inputs+outputs"]
 # What decides a verdict the checks leave (MemoryConfig.decision, design/decision.md).
 Decision = Literal["auto", "llm", "blend", "embedding", "combined", "vote"]
 DECISIONS: tuple[Decision, ...] = ("auto", "llm", "blend", "embedding", "combined", "vote")
+
+
+def decision_named(value: str) -> Decision | None:
+    """``value`` as a decision rule; None when it names none."""
+    return next((known for known in DECISIONS if known == value), None)
+
+
 # Each rule in plain words, for people choosing one (the review page, the CLI).
 DECISION_WORDS: dict[Decision, str] = {
     "auto": "chosen per judge from memory, by cross-validation on the labelled examples",

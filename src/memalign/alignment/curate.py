@@ -18,7 +18,7 @@ from memalign.errors import (
     ModelAssetError,
     NotFoundError,
 )
-from memalign.judge_spec import DECISIONS, Decision, Pairwise
+from memalign.judge_spec import DECISIONS, Decision, Pairwise, decision_named
 from memalign.judging import JudgeEngine
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
@@ -154,7 +154,7 @@ def set_status(engine: JudgeEngine, guideline_id: str, status: GuidelineStatus) 
 def set_decision(engine: JudgeEngine, rule: str) -> Decision:
     """Pin the rule that decides what the checks leave, or hand the choice back (``"auto"``).
     A new memory version, so no verdict cached under the old rule is served again."""
-    chosen = next((known for known in DECISIONS if known == rule), None)
+    chosen = decision_named(rule)
     if chosen is None:
         raise InputError(
             f"unknown decision rule {rule!r}; use {', '.join(DECISIONS)}", field="decision"

@@ -21,7 +21,14 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError
-from memalign.judge_spec import DECISIONS, Decision, JudgeSpec, MemoryConfig, parse_output
+from memalign.judge_spec import (
+    DECISIONS,
+    Decision,
+    JudgeSpec,
+    MemoryConfig,
+    decision_named,
+    parse_output,
+)
 from memalign.models import (
     check_embedder_string,
     check_model_string,
@@ -69,9 +76,9 @@ def _summary(store: MemoryStore, name: str) -> dict[str, object]:
 
 
 def _decision(value: str) -> Decision:
-    for known in DECISIONS:
-        if value == known:
-            return known
+    chosen = decision_named(value)
+    if chosen is not None:
+        return chosen
     raise InputError(
         f"unknown decision rule {value!r}; use {', '.join(DECISIONS)}", field="--decision"
     )
@@ -271,9 +278,10 @@ def update(
     if propose_checks is not None and propose_checks != memory.propose_checks:
         memory = replace(memory, propose_checks=propose_checks)
         changes["propose_checks"] = "on" if propose_checks else "off"
-    if decision is not None and _decision(decision) != memory.decision:
-        memory = replace(memory, decision=_decision(decision))
-        changes["decision"] = memory.decision
+    chosen = _decision(decision) if decision is not None else memory.decision
+    if chosen != memory.decision:
+        memory = replace(memory, decision=chosen)
+        changes["decision"] = chosen
     if not changes:
         raise InputError(
             "nothing to change: give --model, --reflection-model, --embedder, "

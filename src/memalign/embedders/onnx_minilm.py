@@ -71,14 +71,14 @@ class MiniLMEmbedder:
             for window in (encoding, *encoding.overflowing):
                 windows.append(window)
                 owner.append(i)
-        width = max((len(w.ids) for w in windows), default=0)
+        if not windows:
+            return []
+        width = max(len(w.ids) for w in windows)
         ids = np.zeros((len(windows), width), dtype=np.int64)
         mask = np.zeros((len(windows), width), dtype=np.int64)
         for row, window in enumerate(windows):
             ids[row, : len(window.ids)] = window.ids
             mask[row, : len(window.ids)] = window.attention_mask
-        if not windows:
-            return []
         (hidden,) = self._session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},

@@ -23,6 +23,7 @@ from memalign.errors import InputError, MemalignError
 from memalign.judge import Judge
 from memalign.judge_spec import DECISION_WORDS, DECISIONS, Labels
 from memalign.judging import MemorySnapshot
+from memalign.judging.selection import MARGIN, MIN_ROWS
 from memalign.records import Check, ForgetReport, Guideline
 from memalign.web.app import Context
 from memalign.web.routes_review import queue_url
@@ -108,6 +109,8 @@ def register(app: FastAPI, ctx: Context) -> None:
             snapshot=fitted_decision(ctx, name),
             decisions=DECISIONS,
             decision_words=DECISION_WORDS,
+            min_rows=MIN_ROWS,
+            margin=MARGIN,
             examples=examples[-200:][::-1],
             example_count=len(examples),
             history=ctx.store.history(row.judge_id)[::-1],
