@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -153,3 +154,26 @@ def test_a_rule_pinned_by_hand_decides_at_once_and_auto_takes_the_choice_back(
         judge.set_decision("magic")
     judge.set_decision("auto")
     assert judge.judge(outputs="kilo unsafe").value == "Fail"
+
+
+@pytest.mark.parametrize("order", ["alternating", "in runs of five"])
+def test_the_folds_score_a_rule_with_nothing_to_learn_near_chance_whatever_the_arrival_order(
+    order: str,
+) -> None:
+    # Folds cut in arrival order hold one label where the labels alternate (or come in runs),
+    # and a model fitted on the rest leans to the other label exactly where it is scored: the
+    # embedding rule read 0.35 here, far below chance, with folds cut that way.
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(40, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    examples = [
+        Example(record_id=f"r{i}", key_text="", case_text="",
+                label="Pass" if (i if order == "alternating" else i // 5) % 2 == 0 else "Fail",
+                judge_probs={"Pass": 0.5, "Fail": 0.5}, created_at=start + timedelta(seconds=i))
+        for i in range(40)
+    ]  # fmt: skip
+    choice = choose_decision(BINARY, examples, vectors)
+    assert choice is not None
+    scores = dict(choice.scores)
+    assert 0.4 <= scores["embedding"] <= 0.65 and 0.4 <= scores["vote"] <= 0.65
