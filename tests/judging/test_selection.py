@@ -161,19 +161,21 @@ def test_the_folds_score_a_rule_with_nothing_to_learn_near_chance_whatever_the_a
     order: str,
 ) -> None:
     # Folds cut in arrival order hold one label where the labels alternate (or come in runs),
-    # and a model fitted on the rest leans to the other label exactly where it is scored: the
-    # embedding rule read 0.35 here, far below chance, with folds cut that way.
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(40, 64)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # and a model fitted on the rest leans to the other label exactly where it is scored: over
+    # these eight memories the embedding rule averaged 0.2 with folds cut that way.
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    examples = [
-        Example(record_id=f"r{i}", key_text="", case_text="",
-                label="Pass" if (i if order == "alternating" else i // 5) % 2 == 0 else "Fail",
-                judge_probs={"Pass": 0.5, "Fail": 0.5}, created_at=start + timedelta(seconds=i))
-        for i in range(40)
-    ]  # fmt: skip
-    choice = choose_decision(BINARY, examples, vectors)
-    assert choice is not None
-    scores = dict(choice.scores)
-    assert 0.4 <= scores["embedding"] <= 0.65 and 0.4 <= scores["vote"] <= 0.65
+    embedding, vote = [], []
+    for draw in range(8):
+        vectors = np.random.default_rng(draw).normal(size=(40, 64)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        examples = [
+            Example(record_id=f"r{i}", key_text="", case_text="",
+                    label="Pass" if (i if order == "alternating" else i // 5) % 2 == 0 else "Fail",
+                    judge_probs={"Pass": 0.5, "Fail": 0.5}, created_at=start + timedelta(seconds=i))
+            for i in range(40)
+        ]  # fmt: skip
+        choice = choose_decision(BINARY, examples, vectors)
+        assert choice is not None
+        embedding.append(dict(choice.scores)["embedding"])
+        vote.append(dict(choice.scores)["vote"])
+    assert 0.4 <= float(np.mean(embedding)) <= 0.6 and 0.4 <= float(np.mean(vote)) <= 0.6
