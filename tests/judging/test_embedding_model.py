@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from memalign import Judge, JudgeSpec, Labels, MemoryConfig, Scale
+from memalign.judging import embedding_model
 from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model, fit_logistic
 from memalign.records import Example
 from memalign.testing import HashEmbedder
@@ -74,3 +75,16 @@ def test_fewer_examples_than_dimensions_fit_the_same_model_in_the_examples_span(
         p = 1 / (1 + np.exp(-(x @ w)))
         w -= np.linalg.solve((x.T * (p * (1 - p))) @ x + penalty, x.T @ (p - y) + penalty @ w)
     assert np.allclose(fit_logistic(x, y, 0.1), w, atol=1e-6)
+
+
+def test_a_scale_is_scored_by_the_concordance_of_its_rounded_scores_not_squared_error() -> None:
+    # What the ridge's L2 is chosen by. Strong L2 shrinks predictions toward the middle: lower
+    # squared error than a spread, noisy fit, but rounding gives 3 to every case.
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0] * 8)
+    shrunk = 3 + 0.2 * (y - 3)
+    spread = y + np.where(np.arange(len(y)) % 2 == 0, 2.0, -2.0)
+    assert np.mean((shrunk - y) ** 2) < np.mean((spread - y) ** 2)
+    score = embedding_model._discordance(Scale(1, 5))
+    folds = np.arange(len(y)) % 5
+    assert score(shrunk, y, folds) == pytest.approx(1.0)  # one score for all: no concordance
+    assert score(spread, y, folds) < 1.0

@@ -70,7 +70,7 @@ def fit_embedding_model(
     labels = [examples[i].label for i in rows]
     if isinstance(output, Scale):
         y = np.array([float(str(v)) for v in labels])
-        l2 = _choose_l2(x, y, fit_ridge, _squared)
+        l2 = _choose_l2(x, y, fit_ridge, _discordance(output))
         return EmbeddingModel(output, (), fit_ridge(x, y, l2), len(rows))
     if not isinstance(output, Labels):
         return None
@@ -82,7 +82,7 @@ def fit_embedding_model(
         y = np.array([1.0 if n == cls else 0.0 for n in names])
         if y.min() == y.max():
             return None  # one class only: nothing to separate
-        l2 = _choose_l2(x, y, fit_logistic, _log_loss)
+        l2 = _choose_l2(x, y, fit_logistic, _log_loss_by_fold)
         columns.append(fit_logistic(x, y, l2))
     return EmbeddingModel(output, tuple(classes), np.stack(columns, axis=1), len(rows))
 
@@ -119,30 +119,50 @@ def fit_ridge(x: Array, y: Array, l2: float = 1.0) -> Array:
     return np.asarray(np.linalg.solve(x.T @ x + penalty, x.T @ y), dtype=np.float64)
 
 
-def _squared(z: Array, y: Array) -> float:
-    return float(np.mean((z - y) ** 2))
-
-
 def _log_loss(z: Array, y: Array) -> float:
     p = np.clip(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), 1e-9, 1 - 1e-9)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _log_loss_by_fold(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
+    return sum(_log_loss(z[folds == k], y[folds == k]) for k in range(FOLDS))
+
+
+def _discordance(output: Scale) -> Callable[[Array, Array, npt.NDArray[np.int64]], float]:
+    """1 - Lin's concordance of the scores the ridge model would give (rounded, on the scale)
+    with the experts' scores. Squared error, the ridge's own loss, preferred the strongest L2:
+    predictions shrunk toward the middle of the scale, which rounding turns into the middle
+    score for nearly every case (travel on the local MiniLM: CCC 0.36 against 0.61)."""
+
+    def score(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
+        return 1.0 - concordance(np.clip(np.round(z), output.low, output.high), y)
+
+    return score
+
+
+def concordance(x: Array, y: Array) -> float:
+    """Lin's concordance correlation coefficient; 1.0 when both are one and the same constant."""
+    denominator = x.var() + y.var() + (x.mean() - y.mean()) ** 2
+    covariance = float(((x - x.mean()) * (y - y.mean())).mean())
+    return 1.0 if denominator == 0 else 2 * covariance / float(denominator)
 
 
 def _choose_l2(
     x: Array,
     y: Array,
     fit: Callable[[Array, Array, float], Array],
-    loss: Callable[[Array, Array], float],
+    loss: Callable[[Array, Array, npt.NDArray[np.int64]], float],
 ) -> float:
-    """The L2 strength with the lowest 5-fold cross-validated loss (deterministic folds)."""
+    """The L2 strength whose 5-fold held-out predictions have the lowest ``loss``
+    (deterministic folds)."""
     folds = np.arange(len(y)) % FOLDS
     best, best_loss = L2S[-1], math.inf
     for l2 in L2S:
-        total = 0.0
+        z = np.zeros(len(y))
         for k in range(FOLDS):
             train, held = folds != k, folds == k
-            w = fit(x[train], y[train], l2)
-            total += loss(x[held] @ w, y[held])
+            z[held] = x[held] @ fit(x[train], y[train], l2)
+        total = loss(z, y, folds)
         if total < best_loss:
             best, best_loss = l2, total
     return best

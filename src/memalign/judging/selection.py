@@ -39,7 +39,12 @@ from memalign.judging.decision import (
     fit_threshold,
     value_from_probs,
 )
-from memalign.judging.embedding_model import EmbeddingModel, combined_value, fit_embedding_model
+from memalign.judging.embedding_model import (
+    EmbeddingModel,
+    combined_value,
+    concordance,
+    fit_embedding_model,
+)
 from memalign.judging.folds import stratified_folds
 from memalign.judging.pairwise_model import combined_pick, fit_pairwise_model
 from memalign.records import Example
@@ -261,10 +266,7 @@ def _score(
     correlation for a scale."""
     if isinstance(output, Scale):
         x = np.array([float(str(v)) for v in predicted])
-        y = np.array([float(str(v)) for v in truth])
-        denominator = x.var() + y.var() + (x.mean() - y.mean()) ** 2
-        covariance = float(((x - x.mean()) * (y - y.mean())).mean())
-        return 1.0 if denominator == 0 else 2 * covariance / float(denominator)
+        return concordance(x, np.array([float(str(v)) for v in truth]))
     recalls = [
         np.mean([p == t for p, t in zip(predicted, truth, strict=True) if t == label])
         for label in sorted({str(t) for t in truth})
