@@ -88,3 +88,25 @@ def test_a_scale_is_scored_by_the_concordance_of_its_rounded_scores_not_squared_
     folds = np.arange(len(y)) % 5
     assert score(shrunk, y, folds) == pytest.approx(1.0)  # one score for all: no concordance
     assert score(spread, y, folds) < 1.0
+
+
+def test_two_labels_are_scored_by_balanced_accuracy_with_log_loss_only_breaking_ties() -> None:
+    # What the logistic model's L2 is chosen by. A timid fit that always leans one way has the
+    # lower log loss here; a fit that gets 9 in 10 right, its misses wildly confident, is better.
+    y = np.array([1.0, 0.0] * 20)
+    folds = np.arange(len(y)) % 5
+    timid = np.full(len(y), -0.1)
+    sharp = np.where(y == 1.0, 3.0, -3.0)
+    sharp[::10] = -40.0 * (2 * y[::10] - 1)
+    assert embedding_model._log_loss_by_fold(sharp, y, folds) > (
+        embedding_model._log_loss_by_fold(timid, y, folds)
+    )
+    assert embedding_model._misclassified(sharp, y, folds) < (
+        embedding_model._misclassified(timid, y, folds)
+    )
+    # Equal balanced accuracy (one miss each): the fit whose miss is less confident wins.
+    calm = np.where(y == 1.0, 1.0, -1.0)
+    calm[0] = -1.0
+    assert embedding_model._misclassified(calm * 2, y, folds) < (
+        embedding_model._misclassified(calm * 30, y, folds)
+    )

@@ -82,7 +82,7 @@ def fit_embedding_model(
         y = np.array([1.0 if n == cls else 0.0 for n in names])
         if y.min() == y.max():
             return None  # one class only: nothing to separate
-        l2 = _choose_l2(x, y, fit_logistic, _log_loss_by_fold)
+        l2 = _choose_l2(x, y, fit_logistic, _misclassified)
         columns.append(fit_logistic(x, y, l2))
     return EmbeddingModel(output, tuple(classes), np.stack(columns, axis=1), len(rows))
 
@@ -126,6 +126,13 @@ def _log_loss(z: Array, y: Array) -> float:
 
 def _log_loss_by_fold(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
     return sum(_log_loss(z[folds == k], y[folds == k]) for k in range(FOLDS))
+
+
+def _misclassified(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
+    """1 - balanced accuracy of the held-out predictions; log loss only breaks ties."""
+    predicted = z >= 0
+    recalls = [float(np.mean(predicted[y == c] == bool(c))) for c in (0.0, 1.0) if (y == c).any()]
+    return 1.0 - float(np.mean(recalls)) + 1e-3 * _log_loss_by_fold(z, y, folds)
 
 
 def _discordance(output: Scale) -> Callable[[Array, Array, npt.NDArray[np.int64]], float]:
