@@ -24,10 +24,8 @@ from memalign.judging.decision import example_vote
 from memalign.judging.embedding_model import fit_embedding_model
 from memalign.judging.folds import stratified_folds
 from memalign.models import get_embedder
-from memalign.prompts.rendering import example_key
 from memalign.records import Example, Feedback
-from memalign_bench.curves import shard_order
-from memalign_bench.datasets import DATASETS
+from memalign_bench.datasets import DATASETS, embedded_split
 
 SCHEMES = ("arrival-5", "stratified-5", "stratified-10", "leave-one-out")
 
@@ -59,20 +57,13 @@ def _folds(labels: list[Any], scheme: str) -> np.ndarray:
 
 
 def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[str]:
-    dataset = DATASETS[name]
-    spec, output = dataset.spec, dataset.spec.output
-    train, test = dataset.load(data)
-    test = test[:100]
-    vectors = dict(
-        zip([r.id for r in train], embed([example_key(r.case, spec) for r in train]), strict=True)
-    )
-    unseen_x = np.asarray(embed([example_key(r.case, spec) for r in test]), dtype=np.float32)
-    truth = [r.label for r in test]
+    output = DATASETS[name].spec.output
+    split = embedded_split(DATASETS[name], data, embed, test_limit=100)
+    unseen_x, truth = split.test_matrix, [r.label for r in split.test]
     cv: dict[str, dict[str, list[float]]] = {s: {"embedding": [], "vote": []} for s in SCHEMES}
     unseen: dict[str, list[float]] = {"embedding": [], "vote": []}
     for seed in range(samples):
-        sample = shard_order(train, seed, [size])
-        x = np.stack([vectors[r.id] for r in sample]).astype(np.float32)
+        sample, x = split.sample(seed, size)
         labels = [r.label for r in sample]
         for rule, values in _predict(output, sample, x, unseen_x).items():
             unseen[rule].append(balanced_accuracy(values, truth))

@@ -23,9 +23,7 @@ from memalign.evaluation.metrics import balanced_accuracy
 from memalign.judge_spec import Labels, Scale
 from memalign.judging import embedding_model as em
 from memalign.models import get_embedder
-from memalign.prompts.rendering import example_key
-from memalign_bench.curves import shard_order
-from memalign_bench.datasets import DATASETS
+from memalign_bench.datasets import DATASETS, embedded_split
 
 Criterion = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -68,20 +66,16 @@ def _setup(output: Any) -> tuple[Callable[[Any], float], dict[str, Criterion], A
 def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[str]:
     dataset = DATASETS[name]
     target, criteria, fit, score = _setup(dataset.spec.output)
-    train, test = dataset.load(data)
-    test = test[:100]
-    keys = [example_key(r.case, dataset.spec) for r in train]
-    vectors = dict(zip([r.id for r in train], embed(keys), strict=True))
-    queries = np.hstack([np.asarray(embed([example_key(r.case, dataset.spec) for r in test])),
-                         np.ones((len(test), 1))])  # fmt: skip
-    truth = np.array([target(r.label) for r in test])
+    split = embedded_split(dataset, data, embed, test_limit=100)
+    queries = np.hstack([split.test_matrix, np.ones((len(split.test), 1))])
+    truth = np.array([target(r.label) for r in split.test])
     lines = [f"### {name} ({samples} samples of {size} records)", "",
              f"| sample | {' | '.join(f'L2, score: {c}' for c in criteria)} |",
              f"|---|{'---|' * len(criteria)}"]  # fmt: skip
     scores: dict[str, list[float]] = {c: [] for c in criteria}
     for seed in range(samples):
-        sample = shard_order(train, seed, [size])
-        x = np.hstack([np.stack([vectors[r.id] for r in sample]), np.ones((len(sample), 1))])
+        sample, vectors = split.sample(seed, size)
+        x = np.hstack([vectors, np.ones((len(sample), 1))])
         y = np.array([target(r.label) for r in sample])
         cells = []
         for c, criterion in criteria.items():

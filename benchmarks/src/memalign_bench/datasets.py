@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from memalign.errors import InputError
 from memalign.judge_spec import JudgeSpec, Labels, Pairwise, Scale
+from memalign.prompts.rendering import example_key
 from memalign.records import Feedback
 
 Row = dict[str, Any]
@@ -237,3 +240,32 @@ DATASETS: dict[str, BenchDataset] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class EmbeddedSplit:
+    """A dataset's training records and first test records with their example embeddings (as
+    the judge would store them), for studies that sample training sets without a model call."""
+
+    train: list[Feedback]
+    test: list[Feedback]
+    train_vectors: dict[str, Any]
+    test_matrix: Any
+
+    def sample(self, seed: int, size: int) -> tuple[list[Feedback], Any]:
+        """The curves harness's first ``size`` records for ``seed``, and their vectors."""
+        from memalign_bench.curves import shard_order
+
+        records = shard_order(self.train, seed, [size])
+        return records, np.stack([self.train_vectors[r.id] for r in records]).astype(np.float32)
+
+
+def embedded_split(
+    dataset: BenchDataset, data_dir: Path, embed: Callable[[list[str]], Any], test_limit: int
+) -> EmbeddedSplit:
+    train, test = dataset.load(data_dir)
+    test = test[:test_limit]
+    keys = [example_key(r.case, dataset.spec) for r in train]
+    vectors = dict(zip([r.id for r in train], embed(keys), strict=True))
+    matrix = np.asarray(embed([example_key(r.case, dataset.spec) for r in test]), dtype=np.float32)
+    return EmbeddedSplit(train, test, vectors, matrix)

@@ -128,7 +128,7 @@ def _log_loss(z: Array, y: Array) -> float:
 
 
 def _log_loss_by_fold(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
-    return sum(_log_loss(z[folds == k], y[folds == k]) for k in range(FOLDS))
+    return sum(_log_loss(z[folds == k], y[folds == k]) for k in np.unique(folds))
 
 
 def _misclassified(z: Array, y: Array, folds: npt.NDArray[np.int64]) -> float:
