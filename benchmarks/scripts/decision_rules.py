@@ -102,8 +102,19 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
         a = np.asarray(embed([p[0] for p in pairs]), dtype=np.float32)
         b = np.asarray(embed([p[1] for p in pairs]), dtype=np.float32)
         vectors = a - b
+        texts = [""] * len(test)  # the pairwise model reads the difference of embeddings only
     else:
-        vectors = np.asarray(embed([example_key(r.case, spec) for r in test]), dtype=np.float32)
+        texts = [example_key(r.case, spec) for r in test]
+        vectors = np.asarray(embed(texts), dtype=np.float32)
+
+    def memory_model(vector: Any, text: str) -> Value | None:
+        if model is None:
+            return None
+        predicted: Value = (
+            model.predict(vector) if isinstance(output, Pairwise) else model.predict(vector, text)
+        )
+        return predicted
+
     by_rule: dict[str, list[Value | None]] = {rule: [] for rule in RULES}
     decided = 0
     # A run stopped after alignment has no stored verdicts: only the rules that need no model
@@ -111,13 +122,13 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     stored = step.get("test_verdicts")
     verdicts = stored if stored else [{"unjudged": True}] * len(test)
     checks = active_checks(g for g, _ in store.guidelines(row.judge_id))
-    for verdict, vector, record in zip(verdicts, vectors, test, strict=True):
+    for verdict, vector, text, record in zip(verdicts, vectors, texts, test, strict=True):
         probs = verdict.get("p")
         if verdict.get("unjudged"):
             # As judging would: the active checks first, then the embedding model.
             settled = decided_by_checks(checks_fired(checks, record.case, output), output)
             decided += settled is not None
-            embedded = settled or (model.predict(vector) if model else None)
+            embedded = settled or memory_model(vector, text)
             for rule in RULES:
                 by_rule[rule].append(embedded if rule == "embedding" else None)
             if choice is not None and choice.rule == "embedding":
@@ -131,7 +142,7 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
         values: dict[str, Value | None] = {
             "argmax": value_from_probs(output, probs),
             "llm": value_from_probs(output, probs, threshold),
-            "embedding": model.predict(vector) if model else None,
+            "embedding": memory_model(vector, text),
             "combined": None,
             "vote": None,
         }
@@ -140,7 +151,7 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
         if model and isinstance(output, Pairwise):
             values["combined"] = combined_pick(model, vector, probs)
         elif model and isinstance(output, Labels) and len(output.labels) == 2:
-            values["combined"] = combined_value(output, model, vector, probs, threshold)
+            values["combined"] = combined_value(output, model, vector, text, probs, threshold)
         values["auto"] = values[choice.rule if choice else "llm"]
         for rule in RULES:
             by_rule[rule].append(values[rule])

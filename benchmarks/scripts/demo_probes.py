@@ -134,13 +134,19 @@ def mined(labels: list[str], cases: list[Case]) -> dict[str, Any]:
 def embedding(labels: list[str], cases: list[Case]) -> float:
     embedder = get_embedder("local")
     records = feedback_records()
-    train = np.asarray(embedder.embed([example_key(r.case, SPEC) for r in records]), np.float32)
-    test = np.asarray(embedder.embed([example_key(c, SPEC) for c in cases]), np.float32)
-    examples = [Example(record_id=r.id, key_text="", case_text="", label=r.label) for r in records]
+    keys = [example_key(r.case, SPEC) for r in records]
+    texts = [example_key(c, SPEC) for c in cases]
+    train = np.asarray(embedder.embed(keys), np.float32)
+    test = np.asarray(embedder.embed(texts), np.float32)
+    examples = [
+        Example(record_id=r.id, key_text=key, case_text="", label=r.label)
+        for r, key in zip(records, keys, strict=True)
+    ]
     model = fit_embedding_model(SPEC.output, examples, train)
     if model is None:
         return float("nan")
-    return balanced_accuracy([str(model.predict(v)) for v in test], labels)
+    predicted = [str(model.predict(v, text)) for v, text in zip(test, texts, strict=True)]
+    return balanced_accuracy(predicted, labels)
 
 
 def main() -> None:

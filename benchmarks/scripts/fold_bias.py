@@ -31,12 +31,20 @@ SCHEMES = ("arrival-5", "stratified-5", "stratified-10", "leave-one-out")
 
 
 def _predict(
-    output: Any, train: list[Feedback], x: np.ndarray, queries: np.ndarray
+    output: Any,
+    train: list[Feedback],
+    x: np.ndarray,
+    queries: np.ndarray,
+    texts: list[str],
+    keys: dict[str, str],
 ) -> dict[str, list[Any]]:
-    examples = [Example(record_id=r.id, key_text="", case_text="", label=r.label) for r in train]
+    """``texts``: the queries' example keys; ``keys``: the training records' by id."""
+    examples = [
+        Example(record_id=r.id, key_text=keys[r.id], case_text="", label=r.label) for r in train
+    ]
     model = fit_embedding_model(output, examples, x)
     assert model is not None
-    linear = [model.predict(q) for q in queries]
+    linear = [model.predict(q, text) for q, text in zip(queries, texts, strict=True)]
     votes = []
     for q, fallback in zip(queries, linear, strict=True):
         similarity = x @ q
@@ -60,12 +68,13 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
     output = DATASETS[name].spec.output
     split = embedded_split(DATASETS[name], data, embed, test_limit=100)
     unseen_x, truth = split.test_matrix, [r.label for r in split.test]
+    unseen_texts, keys = [split.keys[r.id] for r in split.test], split.keys
     cv: dict[str, dict[str, list[float]]] = {s: {"embedding": [], "vote": []} for s in SCHEMES}
     unseen: dict[str, list[float]] = {"embedding": [], "vote": []}
     for seed in range(samples):
         sample, x = split.sample(seed, size)
         labels = [r.label for r in sample]
-        for rule, values in _predict(output, sample, x, unseen_x).items():
+        for rule, values in _predict(output, sample, x, unseen_x, unseen_texts, keys).items():
             unseen[rule].append(balanced_accuracy(values, truth))
         for scheme in SCHEMES:
             folds = _folds(labels, scheme)
@@ -73,8 +82,9 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
             for fold in sorted(set(folds.tolist())):
                 fit = [i for i in range(size) if folds[i] != fold]
                 out = [i for i in range(size) if folds[i] == fold]
+                texts = [keys[sample[i].id] for i in out]
                 for rule, values in _predict(
-                    output, [sample[i] for i in fit], x[fit], x[out]
+                    output, [sample[i] for i in fit], x[fit], x[out], texts, keys
                 ).items():
                     for i, value in zip(out, values, strict=True):
                         held[rule][i] = value

@@ -79,7 +79,7 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
         y = np.array([target(r.label) for r in sample])
         cells = []
         for c, criterion in criteria.items():
-            l2 = em._choose_l2(x, y, fit, criterion)
+            l2 = em._choose([x], y, fit, criterion)[1]
             scores[c].append(score(queries @ fit(x, y, l2), truth))
             cells.append(f"{l2:g}, {scores[c][-1]:.2f}")
         lines.append(f"| {seed} | {' | '.join(cells)} |")

@@ -126,8 +126,10 @@ def _binary(
         for v in verdicts
     ]
 
-    x_seen = with_bias(embed([example_key(r.case, spec) for r in seen]))
-    x_test = with_bias(embed([example_key(r.case, spec) for r in test]))
+    seen_keys = [example_key(r.case, spec) for r in seen]
+    test_keys = [example_key(r.case, spec) for r in test]
+    x_seen = with_bias(embed(seen_keys))
+    x_test = with_bias(embed(test_keys))
     y = np.array([1.0 if label == first else 0.0 for label in y_seen])
     l2 = _best_l2(x_seen, y, fit_logistic)
     w = fit_logistic(x_seen, y, l2)
@@ -183,20 +185,28 @@ def _scale(
         None if not v.get("p") else sum(float(k) * p for k, p in v["p"].items()) for v in verdicts
     ]
     argmax = [None if v.get("value") is None else float(v["value"]) for v in verdicts]
-    x_seen = with_bias(embed([example_key(r.case, spec) for r in seen]))
-    x_test = with_bias(embed([example_key(r.case, spec) for r in test]))
+    seen_keys = [example_key(r.case, spec) for r in seen]
+    test_keys = [example_key(r.case, spec) for r in test]
+    x_seen = with_bias(embed(seen_keys))
+    x_test = with_bias(embed(test_keys))
     y = np.array([float(str(r.label)) for r in seen])
     l2 = _best_l2(x_seen, y, fit_ridge)
     w = fit_ridge(x_seen, y, l2)
     ridge = [float(np.clip(x @ w, 1, 5)) for x in x_test]
     both = [r if e is None else (r + e) / 2 for r, e in zip(ridge, expected, strict=True)]
     # The product's own decision="embedding": its fit (L2 by 5-fold CV), its rounded verdict.
-    held = [Example(record_id=r.id, key_text="", case_text="", label=r.label) for r in seen]
+    held = [
+        Example(record_id=r.id, key_text=key, case_text="", label=r.label)
+        for r, key in zip(seen, seen_keys, strict=True)
+    ]
     fitted = fit_embedding_model(spec.output, held, x_seen[:, :-1].astype(np.float32))
     product = (
         [None] * len(test)
         if fitted is None
-        else [float(fitted.predict(x[:-1].astype(np.float32))) for x in x_test]
+        else [
+            float(fitted.predict(x[:-1].astype(np.float32), key))
+            for x, key in zip(x_test, test_keys, strict=True)
+        ]
     )
     rows = [
         ("LLM, argmax", argmax),

@@ -11,7 +11,12 @@ import pytest
 
 from memalign import Judge, JudgeSpec, Labels, MemoryConfig, Scale
 from memalign.judging import embedding_model
-from memalign.judging.embedding_model import MIN_EXAMPLES, fit_embedding_model, fit_logistic
+from memalign.judging.embedding_model import (
+    MIN_EXAMPLES,
+    fit_embedding_model,
+    fit_logistic,
+    fit_ridge,
+)
 from memalign.records import Example
 from memalign.testing import HashEmbedder
 
@@ -34,7 +39,8 @@ def test_two_labels_are_separated_and_too_little_evidence_gives_no_model() -> No
     model = fit_embedding_model(output, examples, matrix)
     assert model is not None and model.examples == 40
     query = np.asarray(HashEmbedder(64).embed(["kilo unsafe"])[0], dtype=np.float32)
-    assert model.predict(query) == "Fail" and model.first_logit(query) < 0
+    text = "kilo unsafe"
+    assert model.predict(query, text) == "Fail" and model.first_logit(query, text) < 0
     few = MIN_EXAMPLES - 1
     assert fit_embedding_model(output, examples[:few], matrix[:few]) is None
     same, m = _examples(30, lambda i: "Pass")
@@ -47,7 +53,8 @@ def test_a_scale_is_predicted_by_ridge_within_its_range() -> None:
     assert model is not None
     low = np.asarray(HashEmbedder(64).embed(["unsafe"])[0], dtype=np.float32)
     high = np.asarray(HashEmbedder(64).embed(["tidy"])[0], dtype=np.float32)
-    assert model.predict(low) < model.predict(high) and 1 <= model.predict(low) <= 5
+    low_score, high_score = model.predict(low, "unsafe"), model.predict(high, "tidy")
+    assert low_score < high_score and 1 <= low_score <= 5
 
 
 @pytest.mark.parametrize("decision", ["embedding", "combined"])
@@ -59,7 +66,8 @@ def test_a_judge_decides_with_its_example_embeddings(
     judge = make_judge(replace(spec, memory=memory), llm=llm, embedder=HashEmbedder(64))
     judge.align(separable_records())
     verdict = judge.judge(outputs="kilo unsafe")
-    assert verdict.value == "Fail" and "embedding logistic model fitted on 40" in verdict.decision
+    assert verdict.value == "Fail" and "logistic model over the embedding" in verdict.decision
+    assert "fitted on 40 examples" in verdict.decision
     assert verdict.usage.llm_calls == 1 and verdict.rationale  # the model still explains
     assert judge.judge(outputs="kilo tidy").value == "Pass"
 
@@ -75,6 +83,42 @@ def test_fewer_examples_than_dimensions_fit_the_same_model_in_the_examples_span(
         p = 1 / (1 + np.exp(-(x @ w)))
         w -= np.linalg.solve((x.T * (p * (1 - p))) @ x + penalty, x.T @ (p - y) + penalty @ w)
     assert np.allclose(fit_logistic(x, y, 0.1), w, atol=1e-6)
+
+
+def test_a_word_rule_the_embedding_cannot_see_is_learnt_from_the_example_texts() -> None:
+    # Embeddings that carry nothing: the label turns on one word pair of the text alone.
+    rng = np.random.default_rng(5)
+    texts = [f"{WORDS[i % 10]} {WORDS[(i * 7) % 10]} except{':' if i % 2 else ' ValueError:'}"
+             for i in range(40)]  # fmt: skip
+    examples = [Example(record_id=f"r{i}", key_text=t, case_text=t, label="Fail" if i % 2 else
+                        "Pass") for i, t in enumerate(texts)]  # fmt: skip
+    noise = rng.normal(size=(41, 64)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)  # unit length, as embedders give
+    model = fit_embedding_model(Labels(("Pass", "Fail")), examples, noise[:40])
+    assert model is not None and model.words and "embedding and words" in model.describe()
+    query = noise[40]
+    assert model.predict(query, "lima except:") == "Fail"
+    assert model.predict(query, "lima except ValueError:") == "Pass"
+    alone = fit_embedding_model(Labels(("Pass", "Fail")), examples, noise[:40], words=(False,))
+    assert alone is not None and not alone.words
+
+
+def test_words_are_left_out_where_they_do_not_help_the_held_out_folds() -> None:
+    # Every text the same: the words cannot separate anything, the embedding can.
+    examples, matrix = _examples(40, lambda i: "Fail" if i % 2 else "Pass")
+    same = [e.model_copy(update={"key_text": "one and the same"}) for e in examples]
+    model = fit_embedding_model(Labels(("Pass", "Fail")), same, matrix)
+    assert model is not None and not model.words
+
+
+def test_ridge_in_the_examples_span_is_the_same_as_the_full_solve() -> None:
+    rng = np.random.default_rng(4)
+    x = np.hstack([rng.normal(size=(20, 64)), np.ones((20, 1))])
+    y = rng.normal(size=20)
+    penalty = 0.1 * np.eye(65)
+    penalty[-1, -1] = 0.0
+    full = np.linalg.solve(x.T @ x + penalty, x.T @ y)
+    assert np.allclose(fit_ridge(x, y, 0.1), full, atol=1e-8)
 
 
 def test_a_scale_is_scored_by_the_concordance_of_its_rounded_scores_not_squared_error() -> None:

@@ -251,6 +251,7 @@ class EmbeddedSplit:
     test: list[Feedback]
     train_vectors: dict[str, Any]
     test_matrix: Any
+    keys: dict[str, str]  # by record id (train and test): the text embedded, the example key
 
     def sample(self, seed: int, size: int) -> tuple[list[Feedback], Any]:
         """The curves harness's first ``size`` records for ``seed``, and their vectors."""
@@ -265,7 +266,7 @@ def embedded_split(
 ) -> EmbeddedSplit:
     train, test = dataset.load(data_dir)
     test = test[:test_limit]
-    keys = [example_key(r.case, dataset.spec) for r in train]
-    vectors = dict(zip([r.id for r in train], embed(keys), strict=True))
-    matrix = np.asarray(embed([example_key(r.case, dataset.spec) for r in test]), dtype=np.float32)
-    return EmbeddedSplit(train, test, vectors, matrix)
+    keys = {r.id: example_key(r.case, dataset.spec) for r in [*train, *test]}
+    vectors = dict(zip([r.id for r in train], embed([keys[r.id] for r in train]), strict=True))
+    matrix = np.asarray(embed([keys[r.id] for r in test]), dtype=np.float32)
+    return EmbeddedSplit(train, test, vectors, matrix, keys)

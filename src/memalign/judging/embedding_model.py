@@ -1,5 +1,6 @@
-"""A linear model over the stored example embeddings: the labelled examples already in episodic
-memory, fitted at no model cost, predict a new case's label (or score) from its embedding.
+"""A linear model over the stored examples, fitted at no model cost: the labelled examples already
+in episodic memory predict a new case's label (or score) from its embedding and, where that
+measures better, the words it holds (memalign.judging.words).
 
 Measured on stored local-1.5B verdicts (docs/benchmarks/memory-signals): on policy_dev it beat
 the model's own fitted threshold (code review 0.74 against 0.62 balanced accuracy; the travel
@@ -8,11 +9,12 @@ binary results (FinanceBench 0.66 against 0.64). Under the default ``decision="a
 decides where cross-validation on memory says it beats the model (memalign.judging.selection);
 ``"embedding"`` or ``"combined"`` pin it.
 
-Labels: one-vs-rest L2 logistic regression (Newton steps); scales: ridge regression. The L2
-strength is chosen by 5-fold cross-validation on the measure the rule is judged by: balanced
-accuracy (log loss breaking ties) for labels, the concordance of the rounded scores for a scale.
-The models' own losses preferred the strongest L2, a timid model whose decisions collapse to
-one label or the middle score (design/decision.md). At most ``EVIDENCE_WINDOW`` newest examples.
+Labels: one-vs-rest L2 logistic regression (Newton steps); scales: ridge regression. The
+features (the embedding alone, or with the word features) and the L2 strength are chosen
+together by 5-fold cross-validation on the measure the rule is judged by: balanced accuracy (log
+loss breaking ties) for labels, the concordance of the rounded scores for a scale. The models'
+own losses preferred the strongest L2, a timid model whose decisions collapse to one label or
+the middle score (design/decision.md). At most ``EVIDENCE_WINDOW`` newest examples.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy.typing as npt
 
 from memalign.judge_spec import Labels, OutputType, Scale, Value
 from memalign.judging.decision import Threshold, normalise
+from memalign.judging.words import word_features
 from memalign.records import Example
 
 Array = npt.NDArray[np.float64]
@@ -40,13 +43,15 @@ class EmbeddingModel:
     classes: tuple[str, ...]  # one weight column per class; () for a scale
     weights: Array
     examples: int
+    words: bool = False  # whether the features include the case's words, not its embedding only
 
-    def logits(self, vector: npt.NDArray[np.float32]) -> Array:
-        x = np.append(np.asarray(vector, dtype=np.float64), 1.0)
+    def logits(self, vector: npt.NDArray[np.float32], text: str) -> Array:
+        """``vector``: the case's embedding; ``text``: the text it embeds (its example key)."""
+        x = design(vector[None, :], [text], self.words)[0]
         return np.atleast_1d(x @ self.weights)
 
-    def predict(self, vector: npt.NDArray[np.float32]) -> Value:
-        z = self.logits(vector)
+    def predict(self, vector: npt.NDArray[np.float32], text: str) -> Value:
+        z = self.logits(vector, text)
         if isinstance(self.output, Scale):
             return round(float(np.clip(z[0], self.output.low, self.output.high)))
         assert isinstance(self.output, Labels)
@@ -54,54 +59,83 @@ class EmbeddingModel:
             return self.output.labels[0] if z[0] >= 0 else self.output.labels[1]
         return self.classes[int(np.argmax(z))]
 
-    def first_logit(self, vector: npt.NDArray[np.float32]) -> float:
+    def first_logit(self, vector: npt.NDArray[np.float32], text: str) -> float:
         """Two labels: the log-odds of the first."""
-        return float(self.logits(vector)[0])
+        return float(self.logits(vector, text)[0])
 
     def describe(self) -> str:
         kind = "ridge" if isinstance(self.output, Scale) else "logistic"
-        return f"embedding {kind} model fitted on {self.examples} examples"
+        over = "embedding and words" if self.words else "embedding"
+        return f"{kind} model over the {over} fitted on {self.examples} examples"
+
+
+def design(matrix: npt.NDArray[np.float32], texts: Sequence[str], words: bool) -> Array:
+    """The model's inputs, one row per case: the embedding, the word features when ``words``,
+    and a constant."""
+    parts = [np.asarray(matrix, dtype=np.float64)]
+    if words:
+        parts.append(word_features(texts))
+    return np.hstack([*parts, np.ones((len(texts), 1))])
 
 
 def fit_embedding_model(
-    output: OutputType, examples: Sequence[Example], matrix: npt.NDArray[np.float32]
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    words: Sequence[bool] = (False, True),
 ) -> EmbeddingModel | None:
+    """``words``: the feature sets on offer (without the word features, with them), the first
+    winning ties."""
     rows = [i for i, e in enumerate(examples) if e.label is not None]
     if len(rows) < MIN_EXAMPLES:
         return None
-    x = np.hstack([np.asarray(matrix[rows], dtype=np.float64), np.ones((len(rows), 1))])
+    texts = [examples[i].key_text for i in rows]
+    designs = [design(matrix[rows], texts, w) for w in words]
     labels = [examples[i].label for i in rows]
     if isinstance(output, Scale):
         y = np.array([float(str(v)) for v in labels])
-        l2 = _choose_l2(x, y, fit_ridge, _discordance(output))
-        return EmbeddingModel(output, (), fit_ridge(x, y, l2), len(rows))
+        index, l2 = _choose(designs, y, fit_ridge, _discordance(output))
+        return EmbeddingModel(output, (), fit_ridge(designs[index], y, l2), len(rows), words[index])
     if not isinstance(output, Labels):
         return None
     spelled = {label.lower(): label for label in output.labels}
     names = [spelled.get(str(v).lower(), str(v)) for v in labels]
     classes = output.labels[:1] if len(output.labels) == 2 else output.labels
-    columns = []
-    for cls in classes:
-        y = np.array([1.0 if n == cls else 0.0 for n in names])
-        if y.min() == y.max():
-            return None  # one class only: nothing to separate
-        l2 = _choose_l2(x, y, fit_logistic, _misclassified)
-        columns.append(fit_logistic(x, y, l2))
-    return EmbeddingModel(output, tuple(classes), np.stack(columns, axis=1), len(rows))
+    ys = [np.array([1.0 if n == cls else 0.0 for n in names]) for cls in classes]
+    if any(y.min() == y.max() for y in ys):
+        return None  # one class only: nothing to separate
+    # One feature set for every column, chosen with the first column's L2: the columns share
+    # their inputs; each of the others chooses its own L2.
+    index, l2 = _choose(designs, ys[0], fit_logistic, _misclassified)
+    x = designs[index]
+    l2s = [l2, *(_choose([x], y, fit_logistic, _misclassified)[1] for y in ys[1:])]
+    columns = [fit_logistic(x, y, strength) for y, strength in zip(ys, l2s, strict=True)]
+    weights = np.stack(columns, axis=1)
+    return EmbeddingModel(output, tuple(classes), weights, len(rows), words[index])
 
 
+def _in_span(fit: Callable[[Array, Array, float], Array]) -> Callable[[Array, Array, float], Array]:
+    """``fit`` (an L2-penalised linear model whose last column of ``x`` is an unpenalised
+    constant) solved in the span of the examples when they are fewer than the dimensions (the
+    usual case: hundreds of features, tens of examples). The penalised weights lie in that span —
+    a part orthogonal to it changes no prediction and only adds to the penalty — so fitting in
+    its coordinates gives the same model from an n×n system instead of a d×d one."""
+
+    def fitted(x: Array, y: Array, l2: float = 1.0) -> Array:
+        features = x[:, :-1]
+        if features.shape[1] <= features.shape[0]:
+            return fit(x, y, l2)
+        _, _, vt = np.linalg.svd(features, full_matrices=False)
+        inner = fit(np.hstack([features @ vt.T, x[:, -1:]]), y, l2)
+        return np.append(vt.T @ inner[:-1], inner[-1])
+
+    return fitted
+
+
+@_in_span
 def fit_logistic(x: Array, y: Array, l2: float = 1.0) -> Array:
     """L2-regularised logistic regression by Newton steps; the last column of ``x`` is the
     constant (left unpenalised)."""
-    features = x[:, :-1]
-    if features.shape[1] > features.shape[0]:
-        # Fewer examples than dimensions (the usual case: 384-d vectors, tens of examples). The
-        # penalised weights lie in the span of the examples' vectors — a part orthogonal to it
-        # changes no prediction and only adds to the penalty — so fitting in that span's
-        # coordinates gives the same model from an n×n Newton system instead of a d×d one.
-        _, _, vt = np.linalg.svd(features, full_matrices=False)
-        inner = fit_logistic(np.hstack([features @ vt.T, x[:, -1:]]), y, l2)
-        return np.append(vt.T @ inner[:-1], inner[-1])
     w: Array = np.zeros(x.shape[1])
     penalty = l2 * np.eye(x.shape[1])
     penalty[-1, -1] = 0.0  # the intercept is not shrunk
@@ -116,6 +150,7 @@ def fit_logistic(x: Array, y: Array, l2: float = 1.0) -> Array:
     return w
 
 
+@_in_span
 def fit_ridge(x: Array, y: Array, l2: float = 1.0) -> Array:
     penalty = l2 * np.eye(x.shape[1])
     penalty[-1, -1] = 0.0
@@ -159,24 +194,25 @@ def concordance(x: Array, y: Array) -> float:
     return 1.0 if denominator == 0 else 2 * covariance / float(denominator)
 
 
-def _choose_l2(
-    x: Array,
+def _choose(
+    designs: Sequence[Array],
     y: Array,
     fit: Callable[[Array, Array, float], Array],
     loss: Callable[[Array, Array, npt.NDArray[np.int64]], float],
-) -> float:
-    """The L2 strength whose 5-fold held-out predictions have the lowest ``loss``
-    (deterministic folds)."""
+) -> tuple[int, float]:
+    """(which design, which L2 strength) give the lowest ``loss`` on 5-fold held-out predictions
+    (deterministic folds); ties go to the earlier design, then to the weaker L2."""
     folds = np.arange(len(y)) % FOLDS
-    best, best_loss = L2S[-1], math.inf
-    for l2 in L2S:
-        z = np.zeros(len(y))
-        for k in range(FOLDS):
-            train, held = folds != k, folds == k
-            z[held] = x[held] @ fit(x[train], y[train], l2)
-        total = loss(z, y, folds)
-        if total < best_loss:
-            best, best_loss = l2, total
+    best, best_loss = (0, L2S[-1]), math.inf
+    for index, x in enumerate(designs):
+        for l2 in L2S:
+            z = np.zeros(len(y))
+            for k in range(FOLDS):
+                train, held = folds != k, folds == k
+                z[held] = x[held] @ fit(x[train], y[train], l2)
+            total = loss(z, y, folds)
+            if total < best_loss:
+                best, best_loss = (index, l2), total
     return best
 
 
@@ -184,6 +220,7 @@ def combined_value(
     output: Labels,
     model: EmbeddingModel,
     vector: npt.NDArray[np.float32],
+    text: str,
     probs: Mapping[str, float],
     threshold: Threshold | None,
 ) -> str:
@@ -192,7 +229,7 @@ def combined_value(
     first = output.labels[0]
     p = min(max(normalise(probs, output.choices)[first], 1e-6), 1 - 1e-6)
     cut = _cut(threshold)
-    z = math.log(p / (1 - p)) - math.log(cut / (1 - cut)) + model.first_logit(vector)
+    z = math.log(p / (1 - p)) - math.log(cut / (1 - cut)) + model.first_logit(vector, text)
     return first if z >= 0 else output.labels[1]
 
 
@@ -205,6 +242,7 @@ def by_embedding(
     rule: str,
     model: EmbeddingModel,
     query: npt.NDArray[np.float32],
+    text: str,
     probs: Mapping[str, float] | None,
     threshold: Threshold | None,
     fallback: Value | None,
@@ -213,8 +251,8 @@ def by_embedding(
     two_labels = isinstance(output, Labels) and len(output.labels) == 2
     if rule == "combined" and two_labels and probs is not None:
         assert isinstance(output, Labels)
-        value = combined_value(output, model, query, probs, threshold)
+        value = combined_value(output, model, query, text, probs, threshold)
         return value, f"model log-odds (centred on {_cut(threshold):.3f}) + {model.describe()}"
     if isinstance(output, Labels | Scale):
-        return model.predict(query), model.describe()
+        return model.predict(query, text), model.describe()
     return fallback, None

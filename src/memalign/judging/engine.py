@@ -283,6 +283,7 @@ class JudgeEngine:
                 snapshot.rule,
                 snapshot.embedding_model,
                 query,
+                example_key(case, self.spec),
                 probs,
                 snapshot.threshold,
                 value,

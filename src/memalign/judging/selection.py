@@ -203,7 +203,7 @@ def _held_out(
             if example.judge_probs:
                 combined = combined_pick(pairs, vector, example.judge_probs)
         elif labels is not None:
-            embedding = labels.predict(vector)
+            embedding = labels.predict(vector, example.key_text)
             combined = _combined(output, labels, vector, example, threshold)
         out.append((j, (embedding, combined)))
     return out
@@ -237,7 +237,7 @@ def _combined(
 ) -> Value | None:
     if not isinstance(output, Labels) or len(output.labels) != 2 or not example.judge_probs:
         return None
-    return combined_value(output, model, vector, example.judge_probs, threshold)
+    return combined_value(output, model, vector, example.key_text, example.judge_probs, threshold)
 
 
 def _canonical(output: OutputType, value: Value | None) -> Value | None:
