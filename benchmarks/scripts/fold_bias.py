@@ -12,20 +12,17 @@ Schemes: five folds cut in arrival order (before), five and ten stratified by la
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy
 from memalign.judging.decision import example_vote
 from memalign.judging.embedding_model import fit_embedding_model
 from memalign.judging.folds import stratified_folds
-from memalign.models import get_embedder
 from memalign.records import Example, Feedback
-from memalign_bench.datasets import DATASETS, embedded_split
+from memalign_bench.datasets import DATASETS, embedded_split, sample_study_main
 
 SCHEMES = ("arrival-5", "stratified-5", "stratified-10", "leave-one-out")
 
@@ -100,19 +97,5 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
     return [*lines, ""]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("datasets", nargs="+", choices=sorted(DATASETS))
-    parser.add_argument("--samples", type=int, default=8)
-    parser.add_argument("--size", type=int, default=50)
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    )
-    args = parser.parse_args()
-    embedder = EmbeddingClient(get_embedder("local"))
-    for name in args.datasets:
-        print("\n".join(study(name, args.data, args.samples, args.size, embedder.embed)))
-
-
 if __name__ == "__main__":
-    main()
+    sample_study_main(__doc__.splitlines()[0], study)

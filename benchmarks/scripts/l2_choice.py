@@ -11,19 +11,16 @@ accuracy. No model call (the local MiniLM embeds), no checks.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy
 from memalign.judge_spec import Labels, Scale
 from memalign.judging import embedding_model as em
-from memalign.models import get_embedder
-from memalign_bench.datasets import DATASETS, embedded_split
+from memalign_bench.datasets import DATASETS, embedded_split, sample_study_main
 
 Criterion = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -87,18 +84,5 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
     return [*lines, f"| mean | {means} |", ""]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("datasets", nargs="+", choices=sorted(DATASETS))
-    parser.add_argument("--samples", type=int, default=8)
-    parser.add_argument("--size", type=int, default=50)
-    default_data = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    parser.add_argument("--data", type=Path, default=default_data)
-    args = parser.parse_args()
-    embed = EmbeddingClient(get_embedder("local")).embed
-    for name in args.datasets:
-        print("\n".join(study(name, args.data, args.samples, args.size, embed)))
-
-
 if __name__ == "__main__":
-    main()
+    sample_study_main(__doc__.splitlines()[0], study)

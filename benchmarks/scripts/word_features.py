@@ -10,20 +10,17 @@ balanced accuracy, or Lin's CCC for a scale. No model call (the local MiniLM emb
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memalign.embedders import EmbeddingClient
 from memalign.evaluation.metrics import balanced_accuracy
 from memalign.judge_spec import Scale
 from memalign.judging import embedding_model as em
-from memalign.models import get_embedder
 from memalign.records import Example
-from memalign_bench.datasets import DATASETS, embedded_split
+from memalign_bench.datasets import DATASETS, embedded_split, sample_study_main
 
 FEATURES = {
     "embedding (before)": (False,),
@@ -71,18 +68,5 @@ def study(name: str, data: Path, samples: int, size: int, embed: Any) -> list[st
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("datasets", nargs="+", choices=sorted(DATASETS))
-    parser.add_argument("--samples", type=int, default=8)
-    parser.add_argument("--size", type=int, default=50)
-    default_data = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-    parser.add_argument("--data", type=Path, default=default_data)
-    args = parser.parse_args()
-    embed = EmbeddingClient(get_embedder("local")).embed
-    for name in args.datasets:
-        print("\n".join(study(name, args.data, args.samples, args.size, embed)), flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    sample_study_main(__doc__.splitlines()[0], study)

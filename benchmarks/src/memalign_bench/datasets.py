@@ -270,3 +270,28 @@ def embedded_split(
     vectors = dict(zip([r.id for r in train], embed([keys[r.id] for r in train]), strict=True))
     matrix = np.asarray(embed([keys[r.id] for r in test]), dtype=np.float32)
     return EmbeddedSplit(train, test, vectors, matrix, keys)
+
+
+Study = Callable[[str, Path, int, int, Callable[[list[str]], Any]], list[str]]
+
+
+def sample_study_main(description: str, study: Study) -> None:
+    """The command line the no-model sample studies share (fold_bias.py, l2_choice.py,
+    word_features.py): DATASET…, ``--samples``, ``--size`` and ``--data``; prints what
+    ``study(name, data, samples, size, embed)`` returns for each dataset, embedding with the
+    local MiniLM."""
+    import argparse
+
+    from memalign.embedders import EmbeddingClient
+    from memalign.models import get_embedder
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("datasets", nargs="+", choices=sorted(DATASETS))
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--size", type=int, default=50)
+    default_data = Path(__file__).resolve().parents[4] / "shared" / "datasets"
+    parser.add_argument("--data", type=Path, default=default_data)
+    args = parser.parse_args()
+    embed = EmbeddingClient(get_embedder("local")).embed
+    for name in args.datasets:
+        print("\n".join(study(name, args.data, args.samples, args.size, embed)), flush=True)
