@@ -31,9 +31,10 @@ from memalign.web.security import checked_form
 
 MAX_GUIDELINE_CHARS = 2000
 # How long the memory page waits for the writer thread to hand over the judge's fitted
-# decision (cached per memory version; the first fit of a version may take a moment, and an
-# alignment may hold the writer): the page says so rather than wait.
-DECISION_WAIT_SECONDS = 2.0
+# decision (cached per memory version; an alignment may hold the writer): the page says so
+# rather than wait longer. The first fit of a version takes up to about 6 s with 200 examples
+# since the memory model may read words (design/decision.md), so the wait covers it.
+DECISION_WAIT_SECONDS = 10.0
 
 
 def check_from_form(form: Mapping[str, Any]) -> Check:
