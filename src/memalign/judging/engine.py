@@ -245,10 +245,13 @@ class JudgeEngine:
                 self.store.cache_verdict(self.judge_id, snapshot.version, key, verdict)
             return verdict
         meter = Meter()
+        text = ""  # the case's example key, when the memory model reads it (embedding and words)
         with meter.timed():
             try:
+                if snapshot.embedding_model is not None:
+                    text = example_key(case, self.spec)
                 if snapshot.embedding_model is not None and query is None:
-                    query = self.embedder.embed([example_key(case, self.spec)], meter)[0]
+                    query = self.embedder.embed([text], meter)[0]
                 memory = self.working_memory(case, snapshot, meter, exclude, query, hits)
                 value, why, probs = ask_verdict(
                     self.llm, self.spec.output, memory.messages, meter, rationale=rationale
@@ -283,7 +286,7 @@ class JudgeEngine:
                 snapshot.rule,
                 snapshot.embedding_model,
                 query,
-                example_key(case, self.spec),
+                text,
                 probs,
                 snapshot.threshold,
                 value,
