@@ -95,8 +95,15 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     fitted = fit_decision(spec, store, row.judge_id, embed)
     pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
     threshold, choice = fitted.threshold, fitted.choice
-    # The embedding model as the product fits it: on the examples the checks leave.
-    model: Any = pinned.pairwise_model or pinned.embedding_model
+    # The embedding model as the product fits it: auto's own where it chose a rule that uses it
+    # (fitted where auto's folds said: on every example or on those the checks leave), else
+    # the model a pinned "embedding" rule fits (on every example).
+    model: Any = (
+        fitted.pairwise_model
+        or fitted.embedding_model
+        or pinned.pairwise_model
+        or pinned.embedding_model
+    )
     if isinstance(output, Pairwise):
         pairs = [response_texts(r.case) or ("", "") for r in test]
         a = np.asarray(embed([p[0] for p in pairs]), dtype=np.float32)

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from memalign import Labels, Pairwise, Scale
 from memalign.judging.decision import (
     Threshold,
     agrees,
+    class_totals,
     decide,
+    fit_rules,
     fit_threshold,
     value_from_probs,
     vote_value,
@@ -38,6 +41,45 @@ def test_no_threshold_without_enough_of_each_class_or_for_non_binary() -> None:
     assert fit_threshold(BINARY, one_class) is None
     assert fit_threshold(Scale(1, 5), [({"1": 1.0}, 1)] * 6) is None
     assert value_from_probs(Scale(1, 5), {"3": 1.0}, Threshold(0.9, 4)) == 3
+
+
+def test_a_threshold_fitted_where_the_checks_leave_off_counts_their_share() -> None:
+    # What the checks leave: 6 Pass and 2 Fail, which the model cannot tell apart. The memory
+    # holds 6 Fails in all (the checks settled 4): calling every undecided case Pass loses 2 of
+    # 6 Fails, where splitting them on noise would lose Passes too.
+    evidence = [({"Pass": p, "Fail": 1 - p}, "Pass") for p in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+    evidence += [({"Pass": p, "Fail": 1 - p}, "Fail") for p in (0.25, 0.55)]
+    alone = fit_threshold(BINARY, evidence)
+    whole = fit_threshold(BINARY, evidence, totals=(6, 6))
+    assert alone is not None and whole is not None
+    assert sum(value_from_probs(BINARY, p, alone) == "Pass" for p, _ in evidence) < 8
+    assert all(value_from_probs(BINARY, p, whole) == "Pass" for p, _ in evidence)
+    assert fit_threshold(BINARY, [], totals=(6, 6)) is None
+
+
+def test_fit_rules_leaves_out_what_the_checks_settle() -> None:
+    from memalign.records import Example
+
+    probs = [0.9, 0.8, 0.2, 0.1, 0.15]
+    labels = ["Pass", "Pass", "Fail", "Fail", "Pass"]
+    examples = [
+        Example(
+            record_id=f"r{i}",
+            key_text="",
+            case_text="",
+            label=label,
+            judge_probs={"Pass": p, "Fail": 1 - p},
+        )
+        for i, (p, label) in enumerate(zip(probs, labels, strict=True))
+    ]
+    matrix = np.eye(5, dtype=np.float32)
+    assert class_totals(BINARY, examples) == (3, 2)
+    settled = [None, None, "Fail", "Fail", None]
+    threshold, _ = fit_rules(BINARY, examples, matrix, 3, blend=False, settled=settled)
+    # Fitted on the three undecided examples, all Pass: the cut lets every one of them pass.
+    assert threshold is not None and threshold.support == 3 and threshold.value <= 0.15
+    everything, _ = fit_rules(BINARY, examples, matrix, 3, blend=False)
+    assert everything is not None and everything.support == 5 and everything.value > 0.15
 
 
 def test_float_agreement_uses_a_tolerance() -> None:

@@ -121,14 +121,46 @@ def test_a_judge_under_auto_decides_as_its_memory_chose(
 
 def test_rules_are_scored_after_the_checks_so_cases_they_settle_count_for_every_rule() -> None:
     examples, matrix = _memory(40, _noise)
-    # The checks settle every Fail: what is left is all Pass, which every rule gets right by
-    # answering Pass — the vote of Pass-labelled neighbours as much as anything.
+    # The checks settle every Fail: what is left is all Pass, which the embedding model, fitted
+    # on every example, gets right; fitted on what the checks leave (one label) it is not
+    # fitted at all, and the threshold fitted there answers Pass. A tie keeps the fit on all.
     settled = ["Fail" if e.label == "Fail" else None for e in examples]
     choice = choose_decision(BINARY, examples, matrix, settled)
     assert choice is not None
     scores = dict(choice.scores)
     assert set(scores) == {"llm", "embedding", "combined", "vote"}
     assert scores["embedding"] == 1.0 and scores["llm"] < 1.0
+    assert choice.fitted_on == "all" and dict(choice.by_scope) == {"all": 1.0, "undecided": 1.0}
+    assert "fitted on all examples (1.00 against 1.00" in choice.describe()
+
+
+def test_the_rules_are_fitted_on_what_the_checks_leave_when_the_folds_say_so() -> None:
+    # Two Fails to each Pass, and nothing in the embeddings or the model's answers (Fail for
+    # every case) tells them apart. The checks catch half the Fails, so what they leave is half
+    # Pass: fitted on everything the rules answer Fail there, fitted on what the checks leave
+    # they answer Pass, which (with the checks) gets every Pass and half the Fails right.
+    texts = [f"{WORDS[(i // 3) % 10]} {WORDS[(i // 3 * 7) % 9]}" for i in range(60)]
+    matrix = np.asarray(HashEmbedder(64).embed(texts), dtype=np.float32)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    examples = [
+        Example(
+            record_id=f"r{i}",
+            key_text=text,
+            case_text=text,
+            label="Pass" if i % 3 == 0 else "Fail",
+            judge_probs={"Pass": 0.2, "Fail": 0.8},
+            created_at=start + timedelta(seconds=i),
+        )  # fmt: skip
+        for i, text in enumerate(texts)
+    ]
+    settled = ["Fail" if i % 3 == 1 else None for i in range(60)]
+    choice = choose_decision(BINARY, examples, matrix, settled)
+    assert choice is not None and choice.fitted_on == "undecided"
+    by_scope = dict(choice.by_scope)
+    assert by_scope["undecided"] > by_scope["all"] == pytest.approx(0.5)
+    assert dict(choice.scores)["llm"] == pytest.approx(0.75)
+    assert "fitted on the examples the checks leave (" in choice.describe()
+    assert choose_decision(BINARY, examples, matrix).fitted_on == "all"  # type: ignore[union-attr]
 
 
 def test_the_retrieved_examples_vote_is_a_rule_of_its_own() -> None:

@@ -45,12 +45,20 @@ def fit_threshold(
     output: OutputType,
     evidence: Sequence[tuple[Mapping[str, float], Value]],
     min_per_class: int = 2,
+    *,
+    totals: tuple[int, int] | None = None,
 ) -> Threshold | None:
     """The cut on P(first label) that maximises balanced accuracy on labelled evidence.
 
     Small local models are often confident in one direction whatever the case; a threshold fitted
     on the feedback already seen corrects that bias at no extra model calls. None when the
     output is not binary or either class has fewer than ``min_per_class`` examples.
+
+    ``totals`` (first label, other labels): the class sizes of the whole memory when
+    ``evidence`` is only the part of it the checks leave undecided. Each recall is then taken
+    over the whole class, so the cut maximises the balanced accuracy of the checks and the
+    threshold together: where the checks already catch most of one label, the examples they
+    leave are mostly of the other, and the cut leans that way (design/decision.md).
     """
     if not isinstance(output, Labels) or len(output.labels) != 2:
         return None
@@ -58,10 +66,16 @@ def fit_threshold(
     points = [(normalise(p, output.choices)[first], label == first) for p, label in evidence]
     positives = sum(1 for _, y in points if y)
     negatives = len(points) - positives
+    if totals is not None:
+        if not points:
+            return None
+        positives, negatives = max(positives, totals[0]), max(negatives, totals[1])
     if positives < min_per_class or negatives < min_per_class:
         return None
     values = sorted({p for p, _ in points})
     cuts = [0.5] + [(a + b) / 2 for a, b in pairwise(values)]
+    if totals is not None:  # one label for every undecided case may be the best complement
+        cuts += [values[0] / 2, (values[-1] + 1) / 2]
 
     def balanced_accuracy(cut: float) -> float:
         tp = sum(1 for p, y in points if y and p >= cut)
@@ -246,15 +260,31 @@ def fit_rules(
     k: int,
     *,
     blend: bool,
+    settled: Sequence[Value | None] | None = None,
 ) -> tuple[Threshold | None, Blend | None]:
-    """The threshold (and, when asked, the blend) fitted on calibrated examples."""
+    """The threshold (and, when asked, the blend) fitted on calibrated examples.
+
+    ``settled``: per example, the label the deciding checks give it (None where they leave it).
+    The rules then act only where the checks do not, so they are fitted there: on the examples
+    the checks leave, with the threshold's recalls taken over the whole memory."""
+    left = [i for i in range(len(examples)) if settled is None or settled[i] is None]
+    kept = [examples[i] for i in left]
     evidence = [
-        (e.judge_probs, e.label)
-        for e in examples
-        if e.judge_probs is not None and e.label is not None
+        (e.judge_probs, e.label) for e in kept if e.judge_probs is not None and e.label is not None
     ]
-    fitted = fit_blend(blend_evidence(output, examples, matrix, k)) if blend else None
-    return fit_threshold(output, evidence), fitted
+    totals = class_totals(output, examples) if settled is not None else None
+    fitted = fit_blend(blend_evidence(output, kept, matrix[left], k)) if blend and left else None
+    return fit_threshold(output, evidence, totals=totals), fitted
+
+
+def class_totals(output: OutputType, examples: Sequence[Example]) -> tuple[int, int] | None:
+    """Two labels: how many labelled examples carry the first label, and how many another."""
+    first = first_label(output)
+    if first is None:
+        return None
+    labels = [e.label for e in examples if e.label is not None]
+    positives = labels.count(first)
+    return positives, len(labels) - positives
 
 
 def active_checks(guidelines: Iterable[Guideline]) -> tuple[Guideline, ...]:

@@ -64,16 +64,19 @@ def fit_decision(
         settled = _settled(spec, checks, examples, records)
         choice = choose_decision(output, examples, matrix, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
+    examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
+    settled = None
+    if choice is not None and choice.fitted_on == "undecided":
+        # The rules act only where the checks leave a case, and the folds measured them better
+        # fitted there (design/decision.md, "Fitted where the checks leave off").
+        settled = _settled(spec, checks, examples, _records(store, judge_id, examples))
     threshold, blend = fit_rules(
-        output,
-        *store.recent_examples(judge_id, EVIDENCE_WINDOW),
-        spec.memory.k,
-        blend=rule == "blend",
+        output, examples, matrix, spec.memory.k, blend=rule == "blend", settled=settled
     )
     embedding_model = None
     if rule in ("embedding", "combined"):
-        examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
-        embedding_model = fit_embedding_model(output, examples, matrix)
+        left = [i for i in range(len(examples)) if settled is None or settled[i] is None]
+        embedding_model = fit_embedding_model(output, [examples[i] for i in left], matrix[left])
     return FittedDecision(rule, choice, threshold, blend, embedding_model)
 
 

@@ -34,6 +34,7 @@ from memalign.errors import LabelError
 from memalign.judge_spec import Labels, OutputType, Pairwise, Scale, Value
 from memalign.judging.decision import (
     Threshold,
+    class_totals,
     example_vote,
     first_label,
     fit_threshold,
@@ -51,6 +52,9 @@ from memalign.records import Example
 
 Rule = Literal["llm", "embedding", "combined", "vote"]
 RULES: tuple[Rule, ...] = ("llm", "embedding", "combined", "vote")
+# What the threshold and the embedding model are fitted on: every example, or only those the
+# deciding checks leave (where the rules will act).
+Scope = Literal["all", "undecided"]
 
 # The newest labelled examples the choice is measured on: enough to tell rules apart, few enough
 # that refitting the embedding model per fold stays well under a second.
@@ -67,17 +71,31 @@ FOLDS = 10
 
 @dataclass(frozen=True)
 class DecisionChoice:
-    """The rule ``decision="auto"`` chose and the held-out scores it was chosen on."""
+    """The rule ``decision="auto"`` chose, what its models are fitted on, and the held-out
+    scores it was chosen on (those of the chosen fit; ``by_scope``: the chosen rule's score
+    under each fit tried)."""
 
     rule: Rule
     scores: tuple[tuple[Rule, float], ...]
     support: int
     metric: str
+    fitted_on: Scope = "all"
+    by_scope: tuple[tuple[Scope, float], ...] = ()
 
     def describe(self) -> str:
         measured = ", ".join(f"{name} {score:.2f}" for name, score in self.scores)
+        fit = ""
+        if len(self.by_scope) > 1:
+            where = dict(self.by_scope)
+            fit = (
+                f", fitted on the examples the checks leave ({where['undecided']:.2f} against "
+                f"{where['all']:.2f} fitted on all)"
+                if self.fitted_on == "undecided"
+                else f", fitted on all examples ({where['all']:.2f} against "
+                f"{where['undecided']:.2f} on those the checks leave)"
+            )
         return (
-            f"auto chose {self.rule}: cross-validated {self.metric} on {self.support} "
+            f"auto chose {self.rule}{fit}: cross-validated {self.metric} on {self.support} "
             f"examples ({measured}; a rule that reads memory alone must beat the incumbent "
             f"by {MARGIN:.2f})"
         )
@@ -96,21 +114,61 @@ def choose_decision(
     ``matrix`` holds one row per example: its stored embedding, or for a pairwise judge the
     embedding of response A minus that of response B. ``settled`` gives, per example, the label
     the validated checks decide it with (None where they do not): each rule is scored as it will
-    act, after the checks, so a rule is not chosen for cases the checks take anyway."""
+    act, after the checks, so a rule is not chosen for cases the checks take anyway. Where the
+    checks settle some examples, the rules are also fitted on only the examples they leave, and
+    the fit whose chosen rule scores better is kept (design/decision.md, "Fitted where the
+    checks leave off"); a pairwise model is always fitted on every pair."""
     if not isinstance(output, Labels | Scale | Pairwise):
         return None
     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
     rows = [i for i in newest if _usable(output, examples[i])]
     if len(rows) < MIN_ROWS:
         return None
+    scopes: list[Scope] = ["all"]
+    pairwise = isinstance(output, Pairwise)
+    if settled is not None and not pairwise and any(settled[i] is not None for i in rows):
+        scopes.append("undecided")
+    fits = {
+        scope: _cross_validate(output, examples, matrix, rows, settled, k, scope)
+        for scope in scopes
+    }
+    picked = {scope: _pick(dict(scores)) for scope, scores in fits.items()}
+    merit = {scope: dict(fits[scope])[picked[scope]] for scope in scopes}
+    scope = max(scopes, key=lambda s: merit[s])  # max keeps "all" on a tie
+    return DecisionChoice(
+        picked[scope],
+        fits[scope],
+        len(rows),
+        _metric(output),
+        scope,
+        tuple(merit.items()) if len(scopes) > 1 else (),
+    )
+
+
+def _cross_validate(
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    rows: list[int],
+    settled: Sequence[Value | None] | None,
+    k: int,
+    scope: Scope,
+) -> tuple[tuple[Rule, float], ...]:
+    """Each rule's held-out score over ``rows``, its models fitted per fold on ``scope``."""
     truth = [_canonical(output, examples[i].label) for i in rows]
     folds = stratified_folds(truth, FOLDS)
     predicted: dict[Rule, list[Value | None]] = {rule: [None] * len(rows) for rule in RULES}
     for fold in range(FOLDS):
         train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
-        threshold = fit_threshold(output, _evidence(examples, train))
+        totals = None
+        if scope == "undecided" and settled is not None:
+            totals = class_totals(output, [examples[i] for i in train])
+            train_fit = [i for i in train if settled[i] is None]
+        else:
+            train_fit = train
+        threshold = fit_threshold(output, _evidence(examples, train_fit), totals=totals)
         for j, (embedding, combined) in _held_out(
-            output, examples, matrix, train, rows, folds == fold, threshold
+            output, examples, matrix, train_fit, rows, folds == fold, threshold
         ):
             example = examples[rows[j]]
             predicted["llm"][j] = _model_value(output, example, threshold)
@@ -128,7 +186,7 @@ def choose_decision(
     for name, values in predicted.items():
         if all(v is not None for v in values):
             scores.append((name, _score(output, [_canonical(output, v) for v in values], truth)))
-    return DecisionChoice(_pick(dict(scores)), tuple(scores), len(rows), _metric(output))
+    return tuple(scores)
 
 
 def _pick(by_rule: dict[Rule, float]) -> Rule:
