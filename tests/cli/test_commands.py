@@ -347,7 +347,7 @@ def test_memory_shows_the_decision_rule_and_what_auto_chose(
     cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", FEEDBACK)))
     few = _json(cli("memory", judge, "--json").output)["decision"]
     assert few == {"rule": "auto", "configured": "auto", "scores": {}, "support": 0,
-                   "explanation": None}  # fmt: skip
+                   "fitted_on": "all", "by_scope": {}, "explanation": None}  # fmt: skip
     assert "until memory holds enough to choose" in cli("memory", judge).output
     more = [
         {"id": f"m{i}", "outputs": f"reply {i} {'sorry' if i % 2 else 'whatever'}",

@@ -150,7 +150,7 @@ def test_the_rules_are_fitted_on_what_the_checks_leave_when_the_folds_say_so() -
             label="Pass" if i % 3 == 0 else "Fail",
             judge_probs={"Pass": 0.2, "Fail": 0.8},
             created_at=start + timedelta(seconds=i),
-        )  # fmt: skip
+        )
         for i, text in enumerate(texts)
     ]
     settled = ["Fail" if i % 3 == 1 else None for i in range(60)]

@@ -176,3 +176,25 @@ def test_a_decision_chosen_from_memory_shows_the_scores_it_rests_on(
     assert chosen is not None, body
     assert f"decided by <strong>{chosen.group(1)}</strong>" in body
     assert "Cross-validated balanced accuracy on 40 labelled examples" in body
+
+
+def test_the_memory_page_says_what_the_decision_is_fitted_on_when_checks_decide(
+    page: Page, store: MemoryStore
+) -> None:
+    from memalign.records import Check, Feedback
+    from tests.web.conftest import opener
+
+    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango"]
+    records = [
+        Feedback(id=f"r{i}", outputs=f"{words[i % 8]} {'rude' if i % 4 == 1 else 'kind'}",
+                 label="Fail" if i % 2 else "Pass")
+        for i in range(40)
+    ]  # fmt: skip
+    judge = opener(store)("support")
+    judge.align(records)
+    rule = judge.add_guideline("Rude replies fail.", check=Check(term="rude", label="Fail"))
+    assert rule.check is not None and rule.check.active
+    body = page.get("/judges/support/memory").text
+    line = re.search(r'<p class="decision-scope">Its models are fitted on ([^<]+)</p>', body)
+    assert line is not None, body
+    assert re.search(r"\(\d\.\d\d held out, against \d\.\d\d fitted on", line.group(1))

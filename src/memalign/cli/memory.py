@@ -75,6 +75,9 @@ def memory(
         "configured": row.spec.memory.decision,
         "scores": dict(choice.scores) if choice else {},
         "support": choice.support if choice else 0,
+        # What the rules are fitted on: every example, or those the deciding checks leave.
+        "fitted_on": choice.fitted_on if choice else "all",
+        "by_scope": dict(choice.by_scope) if choice else {},
         "explanation": choice.describe() if choice else None,
     }
     stored_examples = opened.examples(row.judge_id)[0] if examples else []

@@ -158,6 +158,7 @@ def _cross_validate(
     truth = [_canonical(output, examples[i].label) for i in rows]
     folds = stratified_folds(truth, FOLDS)
     predicted: dict[Rule, list[Value | None]] = {rule: [None] * len(rows) for rule in RULES}
+    words = _feature_choice(output, examples, matrix, rows, settled, scope)
     for fold in range(FOLDS):
         train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
         totals = None
@@ -168,7 +169,7 @@ def _cross_validate(
             train_fit = train
         threshold = fit_threshold(output, _evidence(examples, train_fit), totals=totals)
         for j, (embedding, combined) in _held_out(
-            output, examples, matrix, train_fit, rows, folds == fold, threshold
+            output, examples, matrix, train_fit, rows, folds == fold, threshold, words
         ):
             example = examples[rows[j]]
             predicted["llm"][j] = _model_value(output, example, threshold)
@@ -234,6 +235,25 @@ def _usable(output: OutputType, example: Example) -> bool:
     return not isinstance(output, Pairwise) or _canonical(output, example.label) in ("A", "B")
 
 
+def _feature_choice(
+    output: OutputType,
+    examples: Sequence[Example],
+    matrix: npt.NDArray[np.float32],
+    rows: Sequence[int],
+    settled: Sequence[Value | None] | None,
+    scope: Scope,
+) -> tuple[bool, ...]:
+    """Whether the embedding model reads the examples' words, chosen once on every row of the
+    scope and kept in each fold, where only the L2 strength is chosen again: choosing both in
+    each of ten folds cost twice as much (benchmarks/scripts/selection_cost.py), and the choice
+    between two feature sets learns little from the held-out tenth."""
+    if isinstance(output, Pairwise):
+        return (False,)  # the pairwise model reads embeddings only
+    fit = [i for i in rows if scope == "all" or settled is None or settled[i] is None]
+    model = fit_embedding_model(output, [examples[i] for i in fit], matrix[fit])
+    return (model.words,) if model is not None else (False, True)
+
+
 def _held_out(
     output: OutputType,
     examples: Sequence[Example],
@@ -242,16 +262,17 @@ def _held_out(
     rows: Sequence[int],
     held: npt.NDArray[np.bool_],
     threshold: Threshold | None,
+    words: tuple[bool, ...],
 ) -> list[tuple[int, tuple[Value | None, Value | None]]]:
     """(row, (embedding rule's value, combined rule's value)) for each held-out row, from
-    models fitted on ``train`` only."""
+    models fitted on ``train`` only, over the feature sets ``words`` offers."""
     out: list[tuple[int, tuple[Value | None, Value | None]]] = []
     pairs = labels = None
     if isinstance(output, Pairwise):
         winners = [str(_canonical(output, examples[i].label)) for i in train]
         pairs = fit_pairwise_model(matrix[train], winners)
     else:
-        labels = fit_embedding_model(output, [examples[i] for i in train], matrix[train])
+        labels = fit_embedding_model(output, [examples[i] for i in train], matrix[train], words)
     for j in (int(k) for k in np.flatnonzero(held)):
         example, vector = examples[rows[j]], matrix[rows[j]]
         embedding: Value | None = None
