@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from memalign.records import Feedback
 from memalign.stores import MemoryStore
 from memalign.web import ServeConfig
 from tests.web.conftest import Page, job_of
@@ -161,16 +162,9 @@ def test_an_unknown_decision_rule_is_refused_and_changes_nothing(
 def test_a_decision_chosen_from_memory_shows_the_scores_it_rests_on(
     page: Page, store: MemoryStore
 ) -> None:
-    from memalign.records import Feedback
     from tests.web.conftest import opener
 
-    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango"]
-    records = [
-        Feedback(id=f"r{i}", outputs=f"{words[i % 8]} {'rude' if i % 2 else 'kind'}",
-                 label="Fail" if i % 2 else "Pass")
-        for i in range(40)
-    ]  # fmt: skip
-    opener(store)("support").align(records)
+    opener(store)("support").align(_rude_and_kind(rude_every=2))
     body = page.get("/judges/support/memory").text
     chosen = re.search(r"<tr class=\"chosen\"><td>(\w+) \(chosen\)</td><td>([\d.]+)</td>", body)
     assert chosen is not None, body
@@ -181,20 +175,25 @@ def test_a_decision_chosen_from_memory_shows_the_scores_it_rests_on(
 def test_the_memory_page_says_what_the_decision_is_fitted_on_when_checks_decide(
     page: Page, store: MemoryStore
 ) -> None:
-    from memalign.records import Check, Feedback
+    from memalign.records import Check
     from tests.web.conftest import opener
 
-    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango"]
-    records = [
-        Feedback(id=f"r{i}", outputs=f"{words[i % 8]} {'rude' if i % 4 == 1 else 'kind'}",
-                 label="Fail" if i % 2 else "Pass")
-        for i in range(40)
-    ]  # fmt: skip
     judge = opener(store)("support")
-    judge.align(records)
+    judge.align(_rude_and_kind(rude_every=4))  # half the Fails say "rude"
     rule = judge.add_guideline("Rude replies fail.", check=Check(term="rude", label="Fail"))
     assert rule.check is not None and rule.check.active
     body = page.get("/judges/support/memory").text
     line = re.search(r'<p class="decision-scope">Its models are fitted on ([^<]+)</p>', body)
     assert line is not None, body
     assert re.search(r"\(\d\.\d\d held out, against \d\.\d\d fitted on", line.group(1))
+
+
+def _rude_and_kind(rude_every: int) -> list[Feedback]:
+    """40 labelled replies, every other one Fail; the word "rude" marks one in ``rude_every``
+    (each of them a Fail)."""
+    words = ["alpha", "bravo", "delta", "kilo", "lima", "oscar", "romeo", "tango"]
+    return [
+        Feedback(id=f"r{i}", outputs=f"{words[i % 8]} {'rude' if i % rude_every == 1 else 'kind'}",
+                 label="Fail" if i % 2 else "Pass")
+        for i in range(40)
+    ]  # fmt: skip
