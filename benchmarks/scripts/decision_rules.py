@@ -95,6 +95,8 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     fitted = fit_decision(spec, store, row.judge_id, embed)
     pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
     threshold, choice = fitted.threshold, fitted.choice
+    # The threshold is auto's: where auto fitted the rules on the examples the checks leave,
+    # the llm, vote (on a tie) and combined rows use that fit, not a pinned rule's.
     # The embedding model as the product fits it: auto's own where it chose a rule that uses it
     # (fitted where auto's folds said: on every example or on those the checks leave), else
     # the model a pinned "embedding" rule fits (on every example).

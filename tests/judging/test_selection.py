@@ -139,7 +139,7 @@ def test_the_rules_are_fitted_on_what_the_checks_leave_when_the_folds_say_so() -
     # every case) tells them apart. The checks catch half the Fails, so what they leave is half
     # Pass: fitted on everything the rules answer Fail there, fitted on what the checks leave
     # they answer Pass, which (with the checks) gets every Pass and half the Fails right.
-    texts = [f"{WORDS[(i // 3) % 10]} {WORDS[(i // 3 * 7) % 9]}" for i in range(60)]
+    texts = [f"{WORDS[(i // 3) % 10]} {WORDS[(i // 3 * 7) % 9]}" for i in range(30)]
     matrix = np.asarray(HashEmbedder(64).embed(texts), dtype=np.float32)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     examples = [
@@ -153,13 +153,13 @@ def test_the_rules_are_fitted_on_what_the_checks_leave_when_the_folds_say_so() -
         )
         for i, text in enumerate(texts)
     ]
-    settled = ["Fail" if i % 3 == 1 else None for i in range(60)]
+    settled = ["Fail" if i % 3 == 1 else None for i in range(30)]
     choice = choose_decision(BINARY, examples, matrix, settled)
     assert choice is not None and choice.fitted_on == "undecided"
-    by_scope = dict(choice.by_scope)
-    assert by_scope["undecided"] > by_scope["all"] == pytest.approx(0.5)
-    assert dict(choice.scores)["llm"] == pytest.approx(0.75)
-    assert "fitted on the examples the checks leave (" in choice.describe()
+    # (Twenty undecided examples: too few per fold for the memory model, so the threshold.)
+    assert dict(choice.by_scope) == pytest.approx({"all": 0.5, "undecided": 0.75})
+    assert choice.rule == "llm"
+    assert "fitted on the examples the checks leave (0.75 against 0.50" in choice.describe()
     assert choose_decision(BINARY, examples, matrix).fitted_on == "all"  # type: ignore[union-attr]
 
 
@@ -211,3 +211,34 @@ def test_the_folds_score_a_rule_with_nothing_to_learn_near_chance_whatever_the_a
         embedding.append(dict(choice.scores)["embedding"])
         vote.append(dict(choice.scores)["vote"])
     assert 0.4 <= float(np.mean(embedding)) <= 0.6 and 0.4 <= float(np.mean(vote)) <= 0.6
+
+
+def test_a_judge_fits_its_threshold_where_its_checks_leave_off(
+    make_judge: Callable[..., Judge], spec: JudgeSpec
+) -> None:
+    from memalign.records import Check, Feedback
+
+    def model(request: CompletionRequest) -> Completion | str:
+        if request.purpose != "judge":
+            return FakeLLM().complete(request)
+        return Completion(text='{"rationale": "r", "value": "Fail"}',
+                          choice_probs={"Pass": 0.2, "Fail": 0.8})  # fmt: skip
+
+    # As in the test above: the model answers Fail for everything, and the word "rude" (which a
+    # check reads) marks half the Fails; the other Fails read like the Passes.
+    records = [
+        Feedback(id=f"r{i}", outputs=f"{WORDS[(i // 3) % 10]} {WORDS[(i // 3 * 7) % 9]}"
+                 + (" rude" if i % 3 == 1 else ""), label="Pass" if i % 3 == 0 else "Fail")
+        for i in range(30)
+    ]  # fmt: skip
+    judge = make_judge(spec, llm=ScriptedLLM(model), embedder=HashEmbedder(64))
+    judge.align(records)
+    assert judge.snapshot().choice.fitted_on == "all"  # type: ignore[union-attr]
+    rule = judge.add_guideline("Rude replies fail.", check=Check(term="rude", label="Fail"))
+    assert rule.check is not None and rule.check.active
+    snapshot = judge.snapshot()
+    assert snapshot.choice is not None and snapshot.choice.fitted_on == "undecided"
+    # The threshold in force is fitted on the 20 records the check leaves, not on all 30.
+    assert snapshot.threshold is not None and snapshot.threshold.support == 20
+    assert judge.judge(outputs=f"{WORDS[3]} {WORDS[2]}").value == "Pass"
+    assert judge.judge(outputs=f"{WORDS[3]} rude").value == "Fail"

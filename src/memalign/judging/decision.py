@@ -52,7 +52,8 @@ def fit_threshold(
 
     Small local models are often confident in one direction whatever the case; a threshold fitted
     on the feedback already seen corrects that bias at no extra model calls. None when the
-    output is not binary or either class has fewer than ``min_per_class`` examples.
+    output is not binary or either class has fewer than ``min_per_class`` examples (with
+    ``totals``: in the whole memory, and the evidence holds fewer than ``min_per_class``).
 
     ``totals`` (first label, other labels): the class sizes of the whole memory when
     ``evidence`` is only the part of it the checks leave undecided. Each recall is then taken
@@ -67,7 +68,7 @@ def fit_threshold(
     positives = sum(1 for _, y in points if y)
     negatives = len(points) - positives
     if totals is not None:
-        if not points:
+        if len(points) < min_per_class:
             return None
         positives, negatives = max(positives, totals[0]), max(negatives, totals[1])
     if positives < min_per_class or negatives < min_per_class:
@@ -75,7 +76,8 @@ def fit_threshold(
     values = sorted({p for p, _ in points})
     cuts = [0.5] + [(a + b) / 2 for a, b in pairwise(values)]
     if totals is not None:  # one label for every undecided case may be the best complement
-        cuts += [values[0] / 2, (values[-1] + 1) / 2]
+        above = (values[-1] + 1) / 2
+        cuts += [values[0] / 2, above if above > values[-1] else math.nextafter(1.0, 2.0)]
 
     def balanced_accuracy(cut: float) -> float:
         tp = sum(1 for p, y in points if y and p >= cut)
@@ -265,15 +267,19 @@ def fit_rules(
     """The threshold (and, when asked, the blend) fitted on calibrated examples.
 
     ``settled``: per example, the label the deciding checks give it (None where they leave it).
-    The rules then act only where the checks do not, so they are fitted there: on the examples
-    the checks leave, with the threshold's recalls taken over the whole memory."""
-    left = [i for i in range(len(examples)) if settled is None or settled[i] is None]
-    kept = [examples[i] for i in left]
+    The threshold then acts only where the checks do not, so it is fitted there: on the
+    examples the checks leave, its recalls taken over the whole memory. The blend stays fitted
+    on every example: its example vote reads the whole memory when judging, and ``auto``
+    never chooses it."""
     evidence = [
-        (e.judge_probs, e.label) for e in kept if e.judge_probs is not None and e.label is not None
+        (e.judge_probs, e.label)
+        for i, e in enumerate(examples)
+        if e.judge_probs is not None
+        and e.label is not None
+        and (settled is None or settled[i] is None)
     ]
     totals = class_totals(output, examples) if settled is not None else None
-    fitted = fit_blend(blend_evidence(output, kept, matrix[left], k)) if blend and left else None
+    fitted = fit_blend(blend_evidence(output, examples, matrix, k)) if blend else None
     return fit_threshold(output, evidence, totals=totals), fitted
 
 

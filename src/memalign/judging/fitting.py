@@ -64,17 +64,29 @@ def fit_decision(
         settled = _settled(spec, checks, examples, records)
         choice = choose_decision(output, examples, matrix, settled, spec.memory.k)
         rule = choice.rule if choice is not None else "llm"
-    examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
+    # Fitted on every example, the threshold reads the examples that carry probabilities and
+    # the memory model every example, as before the choice of fit existed. Fitted where the
+    # checks leave off (design/decision.md), both read every example, so that the class totals
+    # count those the checks decided, which in the review flow carry a verdict, not
+    # probabilities.
     settled = None
     if choice is not None and choice.fitted_on == "undecided":
-        # The rules act only where the checks leave a case, and the folds measured them better
-        # fitted there (design/decision.md, "Fitted where the checks leave off").
+        examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
         settled = _settled(spec, checks, examples, _records(store, judge_id, examples))
-    threshold, blend = fit_rules(
-        output, examples, matrix, spec.memory.k, blend=rule == "blend", settled=settled
-    )
+        threshold, blend = fit_rules(
+            output, examples, matrix, spec.memory.k, blend=rule == "blend", settled=settled
+        )
+    else:
+        threshold, blend = fit_rules(
+            output,
+            *store.recent_examples(judge_id, EVIDENCE_WINDOW),
+            spec.memory.k,
+            blend=rule == "blend",
+        )
     embedding_model = None
     if rule in ("embedding", "combined"):
+        if settled is None:
+            examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
         left = [i for i in range(len(examples)) if settled is None or settled[i] is None]
         embedding_model = fit_embedding_model(output, [examples[i] for i in left], matrix[left])
     return FittedDecision(rule, choice, threshold, blend, embedding_model)

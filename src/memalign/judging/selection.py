@@ -7,8 +7,10 @@ threshold or the checks do; on rules about intent that a small model cannot act 
 embeddings carry the experts' labels better than the model (an intent task on the local 1.5B:
 the embedding model near 0.86 balanced accuracy, the model near chance). Each example's
 first-pass probabilities were recorded when it arrived, before it was in memory, so they are
-held-out evidence of the model; the embedding model is refitted, and the vote taken, without
-each fold. The folds are ten and stratified by label: cut in arrival order, or five, they
+held-out evidence of the model; the embedding model is refitted (its L2 chosen again), and the
+vote taken, without each fold; only its feature set (embedding alone, or with the examples'
+words) is chosen once on all the rows, which leans its score a little optimistic and halves the
+cost. The folds are ten and stratified by label: cut in arrival order, or five, they
 scored the rules that learn from memory far below what those reached on unseen cases
 (design/decision.md).
 
@@ -19,9 +21,9 @@ the one that will use the rule, so a score that uses them can be off either way:
 capable model that acts on its guidelines, high for one that memory in the prompt confuses (the
 local 1.5B on marketing: 0.82 cross-validated, 0.55 unseen). Each rule is scored after the
 checks, as it will act; and where the checks settle some examples, the rules are cross-validated
-twice, fitted on every example and on only those the checks leave, and the better fit is kept
-(what the checks leave can hold a very different label mix: marketing's leave 26 Pass to 10
-Fail, where all 50 records hold 26 to 24).
+twice, fitted on every example and on only those the checks leave, and the second fit is kept
+when it beats the first by ``MARGIN`` (what the checks leave can hold a very different label
+mix: marketing's leave 26 Pass to 10 Fail, where all 50 records hold 26 to 24).
 """
 
 from __future__ import annotations
@@ -119,8 +121,9 @@ def choose_decision(
     the validated checks decide it with (None where they do not): each rule is scored as it will
     act, after the checks, so a rule is not chosen for cases the checks take anyway. Where the
     checks settle some examples, the rules are also fitted on only the examples they leave, and
-    the fit whose chosen rule scores better is kept (design/decision.md, "Fitted where the
-    checks leave off"); a pairwise model is always fitted on every pair."""
+    that fit is kept when its chosen rule beats the other fit's by ``MARGIN``
+    (design/decision.md, "Fitted where the checks leave off"); a pairwise model is always
+    fitted on every pair."""
     if not isinstance(output, Labels | Scale | Pairwise):
         return None
     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
@@ -137,7 +140,11 @@ def choose_decision(
     }
     picked = {scope: _pick(dict(scores)) for scope, scores in fits.items()}
     merit = {scope: dict(fits[scope])[picked[scope]] for scope in scopes}
-    scope = max(scopes, key=lambda s: merit[s])  # max keeps "all" on a tie
+    # The fit on every example is the incumbent, as the model's rule is among the rules: the
+    # better of two noisy scores is biased upward, so the other fit must win by MARGIN.
+    scope: Scope = "all"
+    if "undecided" in merit and merit["undecided"] >= merit["all"] + MARGIN:
+        scope = "undecided"
     return DecisionChoice(
         picked[scope],
         fits[scope],
