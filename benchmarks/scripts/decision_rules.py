@@ -93,19 +93,16 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     row = store.get_judge(spec.name)
     # What the product fits for this memory, with every rule's model fitted for comparison.
     fitted = fit_decision(spec, store, row.judge_id, embed)
-    pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
     threshold, choice = fitted.threshold, fitted.choice
     # The threshold is auto's: where auto fitted the rules on the examples the checks leave,
     # the llm, vote (on a tie) and combined rows use that fit, not a pinned rule's.
     # The embedding model as the product fits it: auto's own where it chose a rule that uses it
     # (fitted where auto's folds said: on every example or on those the checks leave), else
     # the model a pinned "embedding" rule fits (on every example).
-    model: Any = (
-        fitted.pairwise_model
-        or fitted.embedding_model
-        or pinned.pairwise_model
-        or pinned.embedding_model
-    )
+    model: Any = fitted.pairwise_model or fitted.embedding_model
+    if model is None:
+        pinned = fit_decision(spec.with_memory(decision="embedding"), store, row.judge_id, embed)
+        model = pinned.pairwise_model or pinned.embedding_model
     if isinstance(output, Pairwise):
         pairs = [response_texts(r.case) or ("", "") for r in test]
         a = np.asarray(embed([p[0] for p in pairs]), dtype=np.float32)

@@ -58,6 +58,7 @@ def fit_decision(
     if isinstance(output, Pairwise):
         return _fit_pairwise(spec, store, judge_id, embed, checks)
     choice = None
+    records: Records = {}
     if rule == "auto":
         examples, matrix = store.recent_examples(judge_id, SELECTION_WINDOW, carrying="answer")
         records = _records(store, judge_id, examples) if checks else {}
@@ -72,7 +73,9 @@ def fit_decision(
     settled = None
     if choice is not None and choice.fitted_on == "undecided":
         examples, matrix = store.recent_examples(judge_id, EVIDENCE_WINDOW, carrying="any")
-        settled = _settled(spec, checks, examples, _records(store, judge_id, examples))
+        # The selection read the newest records already: only the older ones are read here.
+        records |= _records(store, judge_id, [e for e in examples if e.record_id not in records])
+        settled = _settled(spec, checks, examples, records)
         threshold, blend = fit_rules(
             output, examples, matrix, spec.memory.k, blend=rule == "blend", settled=settled
         )

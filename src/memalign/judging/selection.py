@@ -171,12 +171,8 @@ def _cross_validate(
     words = _feature_choice(output, examples, matrix, rows, settled, scope)
     for fold in range(FOLDS):
         train = [rows[j] for j in range(len(rows)) if folds[j] != fold]
-        totals = None
-        if scope == "undecided" and settled is not None:
-            totals = class_totals(output, [examples[i] for i in train])
-            train_fit = [i for i in train if settled[i] is None]
-        else:
-            train_fit = train
+        train_fit = _in_scope(train, settled, scope)
+        totals = class_totals(output, [examples[i] for i in train]) if scope != "all" else None
         threshold = fit_threshold(output, _evidence(examples, train_fit), totals=totals)
         for j, (embedding, combined) in _held_out(
             output, examples, matrix, train_fit, rows, folds == fold, threshold, words
@@ -245,6 +241,15 @@ def _usable(output: OutputType, example: Example) -> bool:
     return not isinstance(output, Pairwise) or _canonical(output, example.label) in ("A", "B")
 
 
+def _in_scope(
+    indices: Sequence[int], settled: Sequence[Value | None] | None, scope: Scope
+) -> list[int]:
+    """The examples a fit in ``scope`` reads: all of them, or those no check settles."""
+    if scope == "all" or settled is None:
+        return list(indices)
+    return [i for i in indices if settled[i] is None]
+
+
 def _feature_choice(
     output: OutputType,
     examples: Sequence[Example],
@@ -259,7 +264,7 @@ def _feature_choice(
     between two feature sets learns little from the held-out tenth."""
     if isinstance(output, Pairwise):
         return (False,)  # the pairwise model reads embeddings only
-    fit = [i for i in rows if scope == "all" or settled is None or settled[i] is None]
+    fit = _in_scope(rows, settled, scope)
     model = fit_embedding_model(output, [examples[i] for i in fit], matrix[fit])
     return (model.words,) if model is not None else (False, True)
 
