@@ -3,8 +3,9 @@
 No judge call: for each finished `memalign-bench curves` run in --runs (its first seed, its
 largest shard), the judge's memory is read from the run's store and its stored test verdicts are
 re-decided by each rule — the model's fitted threshold ("llm"), the embedding model, both summed
-("combined"), the retrieved examples' vote and what "auto" chose — with the checks deciding
-first, as in the product. The test cases are embedded again with the run's embedder (local
+("combined"), the retrieved examples' vote and what "auto" chose — with the store's active checks
+deciding first, as in the product (so a store rebuilt with other checks than the run had is
+scored with its own). The test cases are embedded again with the run's embedder (local
 MiniLM). Quality on all, familiar and novel phrasing (`meta.phrasing`).
 
     python benchmarks/scripts/decision_rules.py --runs docs/benchmarks/local-1.5b/memory-acts-auto \
@@ -130,18 +131,23 @@ def rescore(run: Path, data: Path, embed: Any) -> list[str]:
     checks = active_checks(g for g, _ in store.guidelines(row.judge_id))
     for verdict, vector, text, record in zip(verdicts, vectors, texts, test, strict=True):
         probs = verdict.get("p")
+        # As judging would: the store's active checks first (they may have changed since the
+        # run: a check added or mined on the stored memory decides stored verdicts too).
+        settled = decided_by_checks(checks_fired(checks, record.case, output), output)
+        decided += settled is not None
+        if settled is not None and not verdict.get("unjudged"):
+            for rule in RULES:
+                by_rule[rule].append(settled)
+            continue
         if verdict.get("unjudged"):
-            # As judging would: the active checks first, then the embedding model.
-            settled = decided_by_checks(checks_fired(checks, record.case, output), output)
-            decided += settled is not None
+            # then the embedding model.
             embedded = settled or memory_model(vector, text)
             for rule in RULES:
                 by_rule[rule].append(embedded if rule == "embedding" else None)
             if choice is not None and choice.rule == "embedding":
                 by_rule["auto"][-1] = embedded
             continue
-        if not probs:  # decided by checks (or an error): every rule keeps it
-            decided += verdict.get("value") is not None
+        if not probs:  # an error, or decided by a check since refuted: every rule keeps it
             for rule in RULES:
                 by_rule[rule].append(verdict.get("value"))
             continue

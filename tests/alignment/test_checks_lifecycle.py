@@ -205,3 +205,37 @@ def test_a_check_set_by_hand_is_validated_and_a_mined_one_is_explained_anew(
         judge.set_check(mined.id, None)
     with pytest.raises(NotFoundError):
         judge.set_check("g-missing", None)
+
+
+def test_terms_too_rare_alone_are_pooled_cited_and_forgotten_with_their_sources(
+    make_judge: Callable[..., Judge],
+) -> None:
+    claims = ("risk-free", "certain to double", "whatever the markets do")
+    failing = [
+        Feedback(id=f"c{n}{i}", outputs=f"Subject: News {n}{i}\nIt is {claim}.", label="Fail",
+                 feedback=f'We cannot say "{claim}".')
+        for n, claim in enumerate(claims)
+        for i in range(4)
+    ]  # fmt: skip
+    passing = [
+        Feedback(id=f"ok{i}", outputs=f"Subject: News {i}\nPast performance is no guide.",
+                 label="Pass", feedback="Balanced wording.")
+        for i in range(12)
+    ]  # fmt: skip
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(llm=llm)
+    judge.align([*failing, *passing])
+    pooled = [g for g in judge.guidelines() if g.check is not None and g.check.pattern]
+    assert len(pooled) == 1
+    guideline = pooled[0]
+    assert guideline.check is not None and guideline.check.active
+    assert (guideline.check.fires, guideline.check.hits) == (12, 12)
+    assert set(guideline.sources) == {f.id for f in failing}
+    calls = len(llm.requests)
+    verdict = judge.judge(outputs="Subject: Hello\nYour money is certain to double.")
+    assert (verdict.value, verdict.decision, len(llm.requests)) == ("Fail", "checks", calls)
+    # Forgetting the records that named one claim takes the pool's figures down with them.
+    judge.forget(ids=[f"c0{i}" for i in range(4)])
+    after = next(g for g in judge.guidelines() if g.id == guideline.id)
+    assert after.check is not None and (after.check.fires, after.check.hits) == (8, 8)
+    assert not any(s.startswith("c0") for s in after.sources)

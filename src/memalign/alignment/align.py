@@ -14,7 +14,13 @@ from memalign.alignment.consolidate import consolidate
 from memalign.alignment.distill import Distillation, DistillItem, distill
 from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
-from memalign.alignment.learned_checks import CheckStep, follow, labelled_cases, uses_checks
+from memalign.alignment.learned_checks import (
+    CheckStep,
+    follow,
+    labelled_cases,
+    labelled_feedback,
+    uses_checks,
+)
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
@@ -239,9 +245,10 @@ def align(
         if uses_checks(spec):
             kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
             labelled = labelled_cases([*kept, *incoming], spec)
+            named = labelled_feedback([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
-            checks = follow(spec, current, merged.proposed, labelled, incoming)
+            checks = follow(spec, current, merged.proposed, labelled, incoming, named)
 
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)

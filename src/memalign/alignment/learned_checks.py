@@ -34,14 +34,24 @@ def uses_checks(spec: JudgeSpec) -> bool:
 def labelled_cases(records: Sequence[Feedback], spec: JudgeSpec) -> list[Labelled]:
     """What checks are validated on: each labelled record; for a pairwise judge, each
     candidate of each record with a winner, labelled wins or loses."""
+    return [labelled for _, labelled in _labelled(records, spec)]
+
+
+def labelled_feedback(records: Sequence[Feedback], spec: JudgeSpec) -> list[str]:
+    """The expert's feedback behind each of :func:`labelled_cases`, in the same order: what
+    the experts named on each record (mining pools only terms named where they fire)."""
+    return [record.feedback or "" for record, _ in _labelled(records, spec)]
+
+
+def _labelled(records: Sequence[Feedback], spec: JudgeSpec) -> list[tuple[Feedback, Labelled]]:
     if isinstance(spec.output, Pairwise):
         return [
-            labelled
+            (r, labelled)
             for r in records
             if r.label is not None
             for labelled in pairs.labelled_candidates(r.case, str(r.label))
         ]
-    return [(r.case, str(r.label)) for r in records if r.label is not None]
+    return [(r, (r.case, str(r.label))) for r in records if r.label is not None]
 
 
 def revalidated(
@@ -82,17 +92,19 @@ def follow(
     proposed: Mapping[str, Predicate],
     labelled: Sequence[Labelled],
     batch: Sequence[Feedback],
+    named: Sequence[str] | None = None,
 ) -> CheckStep:
     """The checks after an alignment: ``current`` (the guidelines as the batch leaves them)
     recounted on ``labelled``, reflection's ``proposed`` checks adopted, and new ones mined
-    from the ``batch``'s feedback, none testing what an adopted one tests."""
+    from the ``batch``'s feedback, none testing what an adopted one tests. ``named``: the
+    feedback behind each labelled record (:func:`labelled_feedback`), for pooled checks."""
     recounted = revalidated(spec, current, labelled)
     was_active = {g.id for g, _ in current if g.check is not None and g.check.active}
     refuted = [g.id for g, _ in recounted
                if g.id in was_active and g.check is not None and not g.check.active]  # fmt: skip
     proposals = adopted(spec, proposed, current, labelled)
     with_proposals = {g.id: (g, v) for g, v in [*current, *proposals]}
-    found = mined(spec, list(with_proposals.values()), labelled, batch)
+    found = mined(spec, list(with_proposals.values()), labelled, batch, named)
     return CheckStep(
         updates=[*recounted, *proposals, *found],
         added=[g for g, _ in [*proposals, *found]],
@@ -128,23 +140,25 @@ def mined(
     guidelines: Sequence[Item],
     labelled: Sequence[Labelled],
     batch: Sequence[Feedback],
+    named: Sequence[str] | None = None,
 ) -> list[Item]:
     """New check guidelines from the batch's feedback, citing the records whose words named
-    the term."""
+    the term (for a pooled check: one of its terms)."""
     known = [g.check for g, _ in guidelines if g.check is not None]
     # Each record's candidate terms, computed once: mining tries them all, and a mined check
     # cites the records whose words named it.
-    named = {r.id: (candidate_terms(r.feedback), r.feedback) for r in batch if r.feedback}
+    by_record = {r.id: (candidate_terms(r.feedback), r.feedback) for r in batch if r.feedback}
     found = mine_checks(
-        [text for _, text in named.values()],
+        [text for _, text in by_record.values()],
         labelled,
         spec.memory.check_min_bound,
         known=known,
-        terms=set().union(*(terms for terms, _ in named.values())),
+        terms=set().union(*(terms for terms, _ in by_record.values())),
+        named=named,
     )
     items: list[Item] = []
     for check in found:
-        sources = [rid for rid, (terms, text) in named.items() if named_by(check, terms, text)]
+        sources = [rid for rid, (terms, text) in by_record.items() if named_by(check, terms, text)]
         guideline = Guideline(
             id=new_guideline_id(), text=explain(check), sources=sources, origin="check", check=check
         )

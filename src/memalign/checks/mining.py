@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from memalign.checks.matching import holds, match, scoped_text
 from memalign.checks.validation import Labelled, base_rates, reading, wilson_lower_bound
+from memalign.patterns import MAX_PATTERN_CHARS
 from memalign.records import Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
@@ -24,10 +25,17 @@ FIELDS: tuple[CheckField, ...] = ("outputs", "inputs")
 # (a reply prefix in the subject, a line that must close the email).
 PARTS: tuple[CheckPart, ...] = ("all", "first_line", "last_line")
 MAX_NEW = 20
+# A term pooled with others must fire on at least this many records, every one of one label.
+POOL_MIN_FIRES = 2
+POOL_MAX_TERMS = 8
 # A figure as experts quote it: 39%, 2,382, 388.5 (matched whole, so 388 is not 388.5; and
 # standing alone, so the 3 of "Q3" is not a figure).
 NUMBER = r"\b\d+(?:[.,]\d+)*%?"
 _DIGIT = re.compile(r"\d")
+_SPECIAL = re.compile(r"[\\.^$|?*+()\[\]{}]")
+# One alternative of a pooled pattern: escaped specials and any other character but "|".
+_ALTERNATIVE = re.compile(r"(?:\\.|[^|\\])+")
+_UNESCAPE = re.compile(r"\\(.)")
 STOPWORDS = frozenset(
     [
         "a",
@@ -171,10 +179,15 @@ def mine_checks(
     *,
     known: Sequence[Check] = (),
     terms: set[str] | None = None,
+    named: Sequence[str] | None = None,
 ) -> list[Check]:
     """New validated checks from ``feedback``, none repeating a ``known`` one. ``terms``: the
-    feedback's candidate terms, when the caller has them already (:func:`candidate_terms`)."""
-    miner = _Miner(labelled, min_bound, known)
+    feedback's candidate terms, when the caller has them already (:func:`candidate_terms`).
+
+    ``named``: per labelled record, its own feedback. With it, terms the experts named on
+    the records they fire on, too rare to hold up alone, are also pooled into one check
+    (:meth:`_Miner.pooled`)."""
+    miner = _Miner(labelled, min_bound, known, named)
     if terms is None:
         terms = set().union(*(candidate_terms(text) for text in feedback))
     # Each place a check may look, as lowercased text per record, computed once.
@@ -202,21 +215,50 @@ def named_by(check: Check, terms: set[str], feedback: str) -> bool:
     mined ``check``: it named the term, or, for a check on copied figures, quoted one."""
     if check.within is not None and check.term == NUMBER:
         return _DIGIT.search(feedback) is not None
+    if check.pattern:
+        text = feedback.lower()
+        return any(term in text for term in pooled_terms(check.term))
     return check.term in terms
+
+
+def pooled_terms(pattern: str) -> list[str]:
+    """The literal terms of a pooled check's pattern (:meth:`_Miner.pooled`); a pattern that
+    is not such an alternation of literals gives none."""
+    terms = [_UNESCAPE.sub(r"\g<1>", part) for part in _ALTERNATIVE.findall(pattern)]
+    if _alternation(terms) != pattern:
+        return []
+    return terms
 
 
 class _Miner:
     """Keeps the candidates the labelled records bear out; of those firing on the same
     records, the best supported and simplest."""
 
-    def __init__(self, labelled: Sequence[Labelled], min_bound: float, known: Sequence[Check]):
+    def __init__(
+        self,
+        labelled: Sequence[Labelled],
+        min_bound: float,
+        known: Sequence[Check],
+        named: Sequence[str] | None = None,
+    ):
         self.labels = [label for _, label in labelled]
+        self.named = None if named is None else [text.lower() for text in named]
         self.rates = base_rates(labelled)
         self.min_bound = min_bound
         self.seen = {_identity(c) for c in known}
         # A new check firing on exactly the records a known one fires on adds nothing.
-        self.covered = {_signature(c, labelled) for c in known}
+        self.covered: set[tuple[int, ...]] = set()
+        # Per label, the records an active known check implying it fires on.
+        self.decided: dict[str, set[int]] = {}
+        for check in known:
+            signature = _signature(check, labelled)
+            self.covered.add(signature)
+            if check.active:
+                self.decided.setdefault(check.label, set()).update(signature)
         self.kept: dict[tuple[int, ...], Check] = {}
+        self.narrow: dict[
+            tuple[CheckField, str | None, CheckPart, str], dict[frozenset[int], str]
+        ] = {}
 
     def consider(self, where: Predicate, found: Sequence[bool]) -> None:
         """``where`` (as found, present) and its negation, on the records ``found`` marks."""
@@ -225,6 +267,8 @@ class _Miner:
                      if hit == present]  # fmt: skip
             check = reading(where, present, fired, self.rates, self.min_bound, only_active=True)
             if check is None:
+                if present and not where.pattern and where.within is None:
+                    self._narrow(where, found, fired)
                 continue
             signature = tuple(i for i, hit in enumerate(found) if hit == present)
             if _identity(check) in self.seen or signature in self.covered:
@@ -233,8 +277,66 @@ class _Miner:
             if best is None or _rank(check) > _rank(best):
                 self.kept[signature] = check
 
+    def _narrow(self, where: Predicate, found: Sequence[bool], fired: Sequence[str]) -> None:
+        """A term found on too few records to hold up alone, all of one label: a candidate to
+        pool with others the experts named for the same place and label."""
+        if self.named is None or len(fired) < POOL_MIN_FIRES or len(set(fired)) != 1:
+            return
+        signature = frozenset(i for i, hit in enumerate(found) if hit)
+        # The experts named it on the records it fires on, not only somewhere in the batch.
+        if sum(1 for i in signature if where.term in self.named[i]) < POOL_MIN_FIRES:
+            return
+        group = self.narrow.setdefault((where.field, where.key, where.part, fired[0]), {})
+        best = group.get(signature)
+        if best is None or (len(where.term), where.term) < (len(best), best):
+            group[signature] = where.term
+
+    def pooled(self) -> None:
+        """For each place and label, the narrow terms taken together as one check that fires
+        when any of them is found (an RE2 alternation of the literals), kept as any candidate
+        is, if it holds up as one check. A term joins only if it fires on records no active
+        check with its label decides and no term already pooled covers: the pool is for what
+        the checks leave, not a restatement of them (design/checks.md, "Pooled terms")."""
+        for (field, key, part, label), group in sorted(self.narrow.items(), key=repr):
+            taken = set(self.decided.get(label, ()))
+            for fired_on, kept in self.kept.items():
+                if kept.label == label:
+                    taken.update(fired_on)
+            members: list[str] = []
+            covered: set[int] = set()
+            # The terms firing on the most records first; of equals, the shortest.
+            for records, term in sorted(group.items(), key=lambda item: (-len(item[0]), item[1])):
+                if records <= covered | taken or len(members) >= POOL_MAX_TERMS:
+                    continue
+                if len(_alternation([*members, term])) > MAX_PATTERN_CHARS:
+                    continue
+                members.append(term)
+                covered |= records
+            if len(members) < 2:
+                continue
+            where = Predicate(
+                term=_alternation(members), pattern=True, field=field, key=key, part=part
+            )
+            fired = [self.labels[i] for i in sorted(covered)]
+            check = reading(where, True, fired, self.rates, self.min_bound, only_active=True)
+            signature = tuple(sorted(covered))
+            if check is None or _identity(check) in self.seen or signature in self.covered:
+                continue
+            self.kept.setdefault(signature, check)
+
     def best(self) -> list[Check]:
+        self.pooled()
         return sorted(self.kept.values(), key=_rank, reverse=True)[:MAX_NEW]
+
+
+def _alternation(terms: Sequence[str]) -> str:
+    return "|".join(_literal(term) for term in sorted(terms))
+
+
+def _literal(term: str) -> str:
+    """A literal term as RE2 reads it: its special characters escaped, and nothing else, so
+    the pattern stays readable ("risk\\-free" would be noise)."""
+    return _SPECIAL.sub(r"\\\g<0>", term)
 
 
 def _text_inputs(labelled: Sequence[Labelled]) -> list[Place]:
