@@ -143,17 +143,27 @@ class Predicate(BaseModel):
         return self
 
 
+class Clause(Predicate):
+    """One more way a check fires: a predicate with its own condition (``when``)."""
+
+    when: Predicate | None = None
+
+
 class Check(Predicate):
     """A declarative test a guideline may carry: when its predicate holds on a case (and the
     optional condition ``when`` holds too), it implies ``label``. Not code: judged text cannot
     trigger anything a check does until the expert-labelled records bear it out.
-    ``fires``/``hits`` are its validation on the judge's labelled records: how many it fires on,
-    and how many of those carry ``label``; ``active`` says whether that evidence holds (see
-    ``memalign.checks``). ``proposed``: written by the reflection model with its guideline
-    (so a strict forget that rewrites the guideline drops it with the old wording)."""
+    ``alternatives``: further clauses, each with its own condition; the check fires where any
+    of them does, and is validated as one ("the audience region's disclaimer is missing": one
+    clause per region). ``fires``/``hits`` are its validation on the judge's labelled records:
+    how many it fires on, and how many of those carry ``label``; ``active`` says whether that
+    evidence holds (see ``memalign.checks``). ``proposed``: written by the reflection model
+    with its guideline (so a strict forget that rewrites the guideline drops it with the old
+    wording)."""
 
     label: str = Field(min_length=1)
     when: Predicate | None = None
+    alternatives: tuple[Clause, ...] = Field(default=(), max_length=16)
     fires: int = Field(default=0, ge=0)
     hits: int = Field(default=0, ge=0)
     active: bool = False

@@ -239,3 +239,39 @@ def test_terms_too_rare_alone_are_pooled_cited_and_forgotten_with_their_sources(
     after = next(g for g in judge.guidelines() if g.id == guideline.id)
     assert after.check is not None and (after.check.fires, after.check.hits) == (8, 8)
     assert not any(s.startswith("c0") for s in after.sources)
+
+
+def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
+    make_judge: Callable[..., Judge],
+) -> None:
+    wording = {"UK": "Capital at risk.", "US": "Not FDIC insured.", "EU": "Read the prospectus."}
+    records = []
+    for region, own in wording.items():
+        others = [w for r, w in wording.items() if r != region]
+        where = {"audience_region": region}
+        for i in range(4):
+            records += [
+                Feedback(id=f"{region}-ok{i}", inputs=where, outputs=f"Hello {i}.\n{own}\nBye",
+                         label="Pass", feedback=f"The {region} disclaimer is present."),
+                Feedback(id=f"{region}-bad{i}", inputs=where,
+                         outputs=f"Hello {i}.\n{others[i % 2]}\nBye", label="Fail",
+                         feedback=f"Wrong disclaimer for a {region} email."),
+            ]  # fmt: skip
+    judge = make_judge()
+    judge.align(records)
+    mined = [g for g in judge.guidelines() if g.check is not None and g.check.alternatives]
+    assert len(mined) == 1
+    guideline = mined[0]
+    assert guideline.check is not None and guideline.check.active
+    assert (guideline.check.fires, guideline.check.hits) == (12, 12)
+    assert set(guideline.sources) == {r.id for r in records if "bad" in r.id}
+    assert "; or " in guideline.text
+    email = "Hi.\nCapital at risk.\nBye"
+    to_us = judge.judge(inputs={"audience_region": "US"}, outputs=email)
+    assert (to_us.value, to_us.decision) == ("Fail", "checks")
+    to_uk = judge.judge(inputs={"audience_region": "UK"}, outputs=email)
+    assert guideline.id not in {hit.guideline_id for hit in to_uk.checks}
+    # Forgetting the US records that failed takes their clause's records out of the figures.
+    judge.forget(ids=[f"US-bad{i}" for i in range(4)])
+    after = next(g for g in judge.guidelines() if g.id == guideline.id)
+    assert after.check is not None and after.check.fires == 8

@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from memalign import Check, Feedback, Judge
+from memalign import Check, Clause, Feedback, Judge, Predicate
 from memalign.records import CheckHit, Verdict
 from memalign.stores import MemoryStore
 from memalign.testing import FakeLLM, HashEmbedder
@@ -253,3 +253,20 @@ def test_a_check_is_set_changed_and_removed_from_the_memory_page(
     removed = page.post(url, {"action": "remove"})
     assert removed.status_code == 303
     assert next(g for g in judge.guidelines() if g.id == rule.id).check is None
+
+
+def test_a_check_with_a_clause_per_value_shows_every_clause(store: MemoryStore, page: Page) -> None:
+    judge = _teach(store)
+    region = Predicate(term="uk", field="inputs", key="audience_region")
+    other = Predicate(term="<us>", field="inputs", key="audience_region")
+    check = Check(term="capital at risk", present=False, label="Fail", when=region,
+                  alternatives=(Clause(term="fdic", present=False, when=other),))  # fmt: skip
+    rule = judge.add_guideline("The region's disclaimer is in the footer.", check=check)
+    text = page.get("/judges/support/memory").text
+    line = re.search(rf'id="check-of-{rule.id}">(.*?)</p>', text, re.S)
+    assert line, text
+    assert "where &#39;uk&#39; is in inputs.audience_region; or &#39;fdic&#39; is missing" in (
+        line.group(1)
+    )
+    assert "&lt;us&gt;" in line.group(1) and "<us>" not in line.group(1)  # escaped
+    assert "1 more clause (listed above)" in text

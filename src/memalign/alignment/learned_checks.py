@@ -147,18 +147,26 @@ def mined(
     known = [g.check for g, _ in guidelines if g.check is not None]
     # Each record's candidate terms, computed once: mining tries them all, and a mined check
     # cites the records whose words named it.
-    by_record = {r.id: (candidate_terms(r.feedback), r.feedback) for r in batch if r.feedback}
+    by_record = {
+        r.id: (candidate_terms(r.feedback), r.feedback, r.case) for r in batch if r.feedback
+    }
     found = mine_checks(
-        [text for _, text in by_record.values()],
+        [text for _, text, _ in by_record.values()],
         labelled,
         spec.memory.check_min_bound,
         known=known,
-        terms=set().union(*(terms for terms, _ in by_record.values())),
+        terms=set().union(*(terms for terms, _, _ in by_record.values())),
         named=named,
+        fresh=labelled_cases(batch, spec),
     )
     items: list[Item] = []
     for check in found:
-        sources = [rid for rid, (terms, text) in by_record.items() if named_by(check, terms, text)]
+        sources = [
+            rid for rid, (terms, text, case) in by_record.items()
+            if named_by(check, terms, text, case)
+        ]  # fmt: skip
+        if not sources:
+            continue  # a mined check cites the words it came from, or is not kept
         guideline = Guideline(
             id=new_guideline_id(), text=explain(check), sources=sources, origin="check", check=check
         )

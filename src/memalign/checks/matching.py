@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from memalign.patterns import find_all, search
-from memalign.records import Case, Check, CheckField, Place, Predicate
+from memalign.records import Case, Check, CheckField, Clause, Place, Predicate
 
 Span = tuple[int, int]
 
@@ -98,14 +98,32 @@ def holds(where: Predicate, case: Case) -> bool:
 
 def match(check: Check, case: Case) -> tuple[bool, Span | None]:
     """(fires, span): a check fires when its condition holds (if it has one) and its predicate
-    holds. The span is where the term was found, in the lowercased text of the whole field
-    (:func:`field_text`); None when it fired because the term is absent, or when it looks in
-    a named entry of the field."""
-    if check.when is not None and not holds(check.when, case):
+    holds, or where one of its alternative clauses does. The span is where the term was found,
+    in the lowercased text of the whole field (:func:`field_text`); None when it fired because
+    the term is absent, or when it looks in a named entry of the field."""
+    for clause in clauses(check):
+        fires, span = _clause(clause, clause.when, case)
+        if fires:
+            return True, span
+    return False, None
+
+
+def clauses(check: Check) -> list[Check | Clause]:
+    """The check's own clause, then its alternatives."""
+    return [check, *check.alternatives]
+
+
+def clause_fires(clause: Check | Clause, case: Case) -> bool:
+    """Whether one clause of a check fires on ``case``: its condition and its predicate hold."""
+    return _clause(clause, clause.when, case)[0]
+
+
+def _clause(where: Predicate, when: Predicate | None, case: Case) -> tuple[bool, Span | None]:
+    if when is not None and not holds(when, case):
         return False, None
-    text, offset = _scope(case, check)
-    found = _find(check, text, case)
-    fires = (found is not None) == check.present
+    text, offset = _scope(case, where)
+    found = _find(where, text, case)
+    fires = (found is not None) == where.present
     if not fires or found is None or offset is None:
         return fires, None
     return True, (offset + found[0], offset + found[1])
@@ -129,9 +147,11 @@ def describe(where: Predicate) -> str:
 
 def explain(check: Check) -> str:
     """The check in plain words, with the evidence it stands on."""
-    condition = "" if check.when is None else f", where {describe(check.when)}"
+    said = "; or ".join(
+        describe(clause) + ("" if clause.when is None else f", where {describe(clause.when)}")
+        for clause in clauses(check)
+    )
     state = "" if check.active else "; not active: the labelled examples do not bear it out"
     return (
-        f"{check.label} when {describe(check)}{condition} "
-        f"({check.hits} of {check.fires} labelled examples agree{state})"
+        f"{check.label} when {said} ({check.hits} of {check.fires} labelled examples agree{state})"
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from memalign.checks.conditional import cites, conditional_checks
 from memalign.checks.matching import holds, match, scoped_text
+from memalign.checks.phrases import phrases
 from memalign.checks.validation import Labelled, base_rates, reading, wilson_lower_bound
 from memalign.patterns import MAX_PATTERN_CHARS
-from memalign.records import Check, CheckField, CheckPart, Place, Predicate
+from memalign.records import Case, Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
 _QUOTED = re.compile(r"[\"'`\u201c\u2018]([^\"'`\u201d\u2019\n]{2,60})[\"'`\u201d\u2019]")
@@ -36,118 +38,6 @@ _SPECIAL = re.compile(r"[\\.^$|?*+()\[\]{}]")
 # One alternative of a pooled pattern: escaped specials and any other character but "|".
 _ALTERNATIVE = re.compile(r"(?:\\.|[^|\\])+")
 _UNESCAPE = re.compile(r"\\(.)")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "too",
-        "was",
-        "were",
-        "what",
-        "when",
-        "which",
-        "while",
-        "who",
-        "will",
-        "with",
-        "without",
-        "not",
-        "no",
-        "yes",
-        "you",
-        "your",
-        "we",
-        "our",
-        "us",
-        "i",
-        "me",
-        "my",
-        "he",
-        "she",
-        "his",
-        "her",
-        "should",
-        "must",
-        "would",
-        "could",
-        "may",
-        "might",
-        "also",
-        "only",
-        "just",
-        "more",
-        "most",
-        "very",
-        "all",
-        "any",
-        "each",
-        "every",
-        "some",
-        "such",
-        "own",
-        "same",
-        "other",
-        "here",
-        "how",
-        "why",
-        "where",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "before",
-        "below",
-        "between",
-        "both",
-        "during",
-        "further",
-        "once",
-        "out",
-        "over",
-        "under",
-        "until",
-        "up",
-        "down",
-        "off",
-    ]
-)
 
 
 def candidate_terms(feedback: str) -> set[str]:
@@ -161,14 +51,7 @@ def candidate_terms(feedback: str) -> set[str]:
     # A short prefix the experts name ("no Re:/Fwd: in the subject") is a candidate too; in a
     # whole text it fires on "here:" as well, in the first line it may pin the rule down.
     terms |= {w for w in words if w.endswith(":") and 3 <= len(w) <= 5 and w[:-1].isalpha()}
-    for n in (1, 2, 3):
-        for i in range(len(words) - n + 1):
-            gram = words[i : i + n]
-            if all(w in STOPWORDS for w in gram):
-                continue
-            if n == 1 and (gram[0] in STOPWORDS or len(gram[0]) < 4):
-                continue
-            terms.add(" ".join(gram))
+    terms |= phrases(words)
     return {t for t in terms if len(t) >= 3}
 
 
@@ -180,13 +63,16 @@ def mine_checks(
     known: Sequence[Check] = (),
     terms: set[str] | None = None,
     named: Sequence[str] | None = None,
+    fresh: Sequence[Labelled] = (),
 ) -> list[Check]:
     """New validated checks from ``feedback``, none repeating a ``known`` one. ``terms``: the
     feedback's candidate terms, when the caller has them already (:func:`candidate_terms`).
 
     ``named``: per labelled record, its own feedback. With it, terms the experts named on
     the records they fire on, too rare to hold up alone, are also pooled into one check
-    (:meth:`_Miner.pooled`)."""
+    (:meth:`_Miner.pooled`); and with ``fresh``, the batch's labelled records, checks with
+    a clause per value of a categorical input are tried (:mod:`memalign.checks.conditional`).
+    """
     miner = _Miner(labelled, min_bound, known, named)
     if terms is None:
         terms = set().union(*(candidate_terms(text) for text in feedback))
@@ -207,12 +93,21 @@ def mine_checks(
         for place in _text_inputs(labelled):
             probe = Predicate(term=NUMBER, pattern=True, within=place)
             miner.consider(probe, [holds(probe, case) for case, _ in labelled])
+    miner.pooled()
+    if named is not None and fresh:
+        taken = miner.taken()
+        for check in conditional_checks(fresh, labelled, named, miner.rates, min_bound, taken):
+            miner.add(check, _signature(check, labelled))
     return miner.best()
 
 
-def named_by(check: Check, terms: set[str], feedback: str) -> bool:
-    """Whether an expert's ``feedback`` (with its candidate ``terms``) is a source of the
-    mined ``check``: it named the term, or, for a check on copied figures, quoted one."""
+def named_by(check: Check, terms: set[str], feedback: str, case: Case | None = None) -> bool:
+    """Whether an expert's ``feedback`` (with its candidate ``terms``) on ``case`` is a source
+    of the mined ``check``: it named the term, or, for a check on copied figures, quoted one;
+    for a check with a clause per value of an input, the check fires on the case and the
+    feedback names the value."""
+    if check.when is not None:
+        return case is not None and cites(check, case, feedback)
     if check.within is not None and check.term == NUMBER:
         return _DIGIT.search(feedback) is not None
     if check.pattern:
@@ -298,10 +193,7 @@ class _Miner:
         check with its label decides and no term already pooled covers: the pool is for what
         the checks leave, not a restatement of them (design/checks.md, "Pooled terms")."""
         for (field, key, part, label), group in sorted(self.narrow.items(), key=repr):
-            taken = set(self.decided.get(label, ()))
-            for fired_on, kept in self.kept.items():
-                if kept.label == label:
-                    taken.update(fired_on)
+            taken = self.taken().get(label, set())
             members: list[str] = []
             covered: set[int] = set()
             # The terms firing on the most records first; of equals, the shortest.
@@ -319,13 +211,22 @@ class _Miner:
             )
             fired = [self.labels[i] for i in sorted(covered)]
             check = reading(where, True, fired, self.rates, self.min_bound, only_active=True)
-            signature = tuple(sorted(covered))
-            if check is None or _identity(check) in self.seen or signature in self.covered:
-                continue
+            if check is not None:
+                self.add(check, tuple(sorted(covered)))
+
+    def taken(self) -> dict[str, set[int]]:
+        """Per label, the records an active known check or a check kept here decides."""
+        taken = {label: set(fired) for label, fired in self.decided.items()}
+        for fired, check in self.kept.items():
+            taken.setdefault(check.label, set()).update(fired)
+        return taken
+
+    def add(self, check: Check, signature: tuple[int, ...]) -> None:
+        """A check built from several candidates, kept unless it repeats a known one."""
+        if _identity(check) not in self.seen and signature not in self.covered:
             self.kept.setdefault(signature, check)
 
     def best(self) -> list[Check]:
-        self.pooled()
         return sorted(self.kept.values(), key=_rank, reverse=True)[:MAX_NEW]
 
 
@@ -360,7 +261,11 @@ def _signature(check: Check, labelled: Sequence[Labelled]) -> tuple[int, ...]:
 def _identity(check: Check) -> tuple[object, ...]:
     """What makes two checks the same test: where and what they look for, and when; not the
     label they imply nor their figures."""
-    return (*(getattr(check, name) for name in Predicate.model_fields), check.when)
+    return (
+        *(getattr(check, name) for name in Predicate.model_fields),
+        check.when,
+        check.alternatives,
+    )
 
 
 def _rank(check: Check) -> tuple[float, int, bool]:

@@ -1,0 +1,122 @@
+"""Checks with a clause per value of an input: "the footer must carry the audience region's
+disclaimer", mined from records whose experts name the region."""
+
+from __future__ import annotations
+
+from memalign.checks import explain, match, mine_checks, validate
+from memalign.checks.conditional import categories
+from memalign.records import Case, Check, Clause, Predicate
+
+DISCLAIMER = {
+    "UK": "Capital at risk. You may get back less.",
+    "US": "Not FDIC insured. No bank guarantee.",
+    "EU": "Read the prospectus and the KID.",
+}
+
+
+def _email(region: str, footer: str, i: int) -> Case:
+    return Case(
+        inputs={"audience_region": region, "brief": f"Campaign {i}"},
+        outputs=f"Subject: Fund news {i}\nOur fund, number {i}.\n{footer}\nThe team",
+    )
+
+
+def _records(failing_per_region: int = 4) -> tuple[list[tuple[Case, str]], list[str]]:
+    """Per region four compliant emails, and ``failing_per_region`` emails with another
+    region's disclaimer or none, whose feedback names the region."""
+    labelled: list[tuple[Case, str]] = []
+    feedback: list[str] = []
+    regions = list(DISCLAIMER)
+    for n, region in enumerate(regions):
+        for i in range(4):
+            labelled.append((_email(region, DISCLAIMER[region], 10 * n + i), "Pass"))
+            feedback.append(f"The {region} risk disclaimer is present.")
+        others = [r for r in regions if r != region]
+        for i in range(failing_per_region):
+            wrong = [*others, None][i % 3]
+            footer = DISCLAIMER[wrong] if wrong else f"Questions? Call us, line {i}."
+            labelled.append((_email(region, footer, 10 * n + 5 + i), "Fail"))
+            feedback.append(
+                f"Wrong regional disclaimer: {wrong} text on a {region} email."
+                if wrong
+                else f"The mandatory {region} disclaimer is missing."
+            )
+    return labelled, feedback
+
+
+def _conditional(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.when is not None]
+
+
+def test_a_clause_per_region_too_few_alone_holds_up_as_one_check() -> None:
+    labelled, feedback = _records()
+    checks = _conditional(mine_checks(feedback, labelled, 0.75, named=feedback, fresh=labelled))
+    assert len(checks) == 1
+    check = checks[0]
+    assert (check.label, check.active, check.fires, check.hits) == ("Fail", True, 12, 12)
+    clauses = [check, *check.alternatives]
+    assert {c.when.term for c in clauses if c.when is not None} == {"uk", "us", "eu"}
+    assert all(not c.present and c.when is not None and c.when.key == "audience_region"
+               for c in clauses)  # fmt: skip
+    # Each region's term is its own disclaimer's wording, not another region's.
+    for clause in clauses:
+        assert clause.when is not None
+        assert clause.term in DISCLAIMER[clause.when.term.upper()].lower()
+    # A UK email with the US wording fires; with its own, it does not; neither does a US one.
+    assert match(check, _email("UK", DISCLAIMER["US"], 99))[0]
+    assert not match(check, _email("UK", DISCLAIMER["UK"], 99))[0]
+    assert not match(check, _email("US", DISCLAIMER["US"], 99))[0]
+    assert "; or " in explain(check) and "where 'us' is in inputs.audience_region" in explain(check)
+
+
+def test_without_the_experts_naming_the_value_no_clause_is_mined() -> None:
+    labelled, feedback = _records()
+    vague = ["Wrong disclaimer." if label == "Fail" else text
+             for (_, label), text in zip(labelled, feedback, strict=True)]  # fmt: skip
+    assert not _conditional(mine_checks(vague, labelled, 0.75, named=vague, fresh=labelled))
+    # Nor without the batch's records to read the wording from.
+    assert not _conditional(mine_checks(feedback, labelled, 0.75, named=feedback))
+
+
+def test_a_term_every_value_shares_is_no_condition() -> None:
+    # Every compliant email ends "The team"; failing ones of one region drop it. It is the
+    # same in every region, so no clause is built on it.
+    labelled, feedback = _records(failing_per_region=0)
+    for i in range(4):
+        case = _email("UK", DISCLAIMER["UK"], 50 + i)
+        unsigned = str(case.outputs).replace("The team", "Bye")
+        labelled.append((Case(inputs=case.inputs, outputs=unsigned), "Fail"))
+        feedback.append("Not signed off for a UK audience.")
+    # A bound low enough that 4 of 4 would do: only the rule itself keeps the clause out.
+    checks = _conditional(mine_checks(feedback, labelled, 0.5, named=feedback, fresh=labelled))
+    assert not any("team" in c.term for c in checks)
+
+
+def test_categories_are_short_inputs_with_few_values_none_inside_another() -> None:
+    cases = [
+        (Case(inputs={"region": r, "tier": t, "brief": f"text {i}"}, outputs="x"), "Pass")
+        for i, (r, t) in enumerate([("UK", "gold"), ("US", "golden"), ("EU", "gold")])
+    ]
+    # "brief" has a value per record but so does a category here; "gold" sits inside
+    # "golden", so its condition would hold on both.
+    assert categories(cases)["region"] == ["EU", "UK", "US"]
+    assert categories(cases)["tier"] == ["golden"]
+    long = [(Case(inputs={"region": "x" * 41}, outputs="x"), "Pass"), *cases]
+    assert "region" not in categories(long)
+
+
+def test_a_check_with_alternatives_is_validated_and_carried_as_one() -> None:
+    labelled, _ = _records()
+    check = Check(
+        term="capital at risk",
+        present=False,
+        label="Fail",
+        when=Predicate(term="uk", field="inputs", key="audience_region"),
+        alternatives=(
+            Clause(term="fdic", present=False,
+                   when=Predicate(term="us", field="inputs", key="audience_region")),
+        ),
+    )  # fmt: skip
+    validated = validate(check, labelled, 0.6)
+    assert (validated.fires, validated.hits, validated.active) == (8, 8, True)
+    assert Check.model_validate_json(validated.model_dump_json()) == validated
