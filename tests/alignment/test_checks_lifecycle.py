@@ -242,7 +242,7 @@ def test_terms_too_rare_alone_are_pooled_cited_and_forgotten_with_their_sources(
 
 
 def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
-    make_judge: Callable[..., Judge],
+    make_judge: Callable[..., Judge], tmp_path: Path
 ) -> None:
     wording = {"UK": "Capital at risk.", "US": "Not FDIC insured.", "EU": "Read the prospectus."}
     records = []
@@ -271,6 +271,12 @@ def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
     assert (to_us.value, to_us.decision) == ("Fail", "checks")
     to_uk = judge.judge(inputs={"audience_region": "UK"}, outputs=email)
     assert guideline.id not in {hit.guideline_id for hit in to_uk.checks}
+    # Export and import carry every clause.
+    judge.export(tmp_path / "export.jsonl")
+    copy_store = open_store(tmp_path / "copy.db")
+    import_judge(copy_store, tmp_path / "export.jsonl", name="copy")
+    copy = Judge.load(copy_store, "copy", llm=FakeLLM(), embedder=HashEmbedder())
+    assert next(g for g in copy.guidelines() if g.check == guideline.check)
     # Forgetting the US records that failed takes their clause's records out of the figures.
     judge.forget(ids=[f"US-bad{i}" for i in range(4)])
     after = next(g for g in judge.guidelines() if g.id == guideline.id)
