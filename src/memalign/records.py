@@ -143,6 +143,10 @@ class Predicate(BaseModel):
         return self
 
 
+# The most clauses one check holds, its own included.
+MAX_CLAUSES = 16
+
+
 class Clause(Predicate):
     """One more way a check fires: a predicate with its own condition (``when``)."""
 
@@ -163,7 +167,7 @@ class Check(Predicate):
 
     label: str = Field(min_length=1)
     when: Predicate | None = None
-    alternatives: tuple[Clause, ...] = Field(default=(), max_length=16)
+    alternatives: tuple[Clause, ...] = Field(default=(), max_length=MAX_CLAUSES - 1)
     fires: int = Field(default=0, ge=0)
     hits: int = Field(default=0, ge=0)
     active: bool = False

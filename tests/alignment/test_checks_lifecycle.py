@@ -281,3 +281,31 @@ def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
     judge.forget(ids=[f"US-bad{i}" for i in range(4)])
     after = next(g for g in judge.guidelines() if g.id == guideline.id)
     assert after.check is not None and after.check.fires == 8
+
+
+def test_a_pairwise_judge_mines_and_cites_a_clause_per_region(
+    make_judge: Callable[..., Judge],
+) -> None:
+    wording = {"UK": "Capital at risk.", "US": "Not FDIC insured.", "EU": "Read the prospectus."}
+    records = []
+    for region, own in wording.items():
+        others = [w for r, w in wording.items() if r != region]
+        for i in range(4):
+            good, bad = f"Fund {i}. {own}", f"Fund {i}. {others[i % 2]}"
+            winner = "A" if i % 2 else "B"
+            pair = {"A": good, "B": bad} if winner == "A" else {"A": bad, "B": good}
+            said = f"{winner} carries the {region} disclaimer."
+            records.append(
+                Feedback(id=f"{region}{i}", inputs={"region": region}, outputs=pair,
+                         label=winner, feedback=said)
+            )  # fmt: skip
+    spec = JudgeSpec(name="pw", instructions="Which of {{ outputs }} is better?", output=Pairwise())
+    judge = make_judge(spec)
+    judge.align(records)
+    mined = [g for g in judge.guidelines() if g.check is not None and g.check.alternatives]
+    assert len(mined) == 1 and mined[0].check is not None
+    assert mined[0].check.label == "loses" and mined[0].check.active
+    assert set(mined[0].sources) == {r.id for r in records}
+    pair = {"A": "Fund. Capital at risk.", "B": "Fund. Not FDIC insured."}
+    verdict = judge.judge(inputs={"region": "US"}, outputs=pair)
+    assert (verdict.value, verdict.decision) == ("B", "checks")

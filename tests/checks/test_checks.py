@@ -8,10 +8,13 @@ from pydantic import ValidationError
 from memalign.checks import (
     adopt,
     candidate_terms,
+    describe,
     explain,
+    holds,
     match,
     mine_checks,
     parse_condition,
+    spell_condition,
     validate,
     wilson_lower_bound,
 )
@@ -138,9 +141,15 @@ def test_a_condition_limits_where_a_check_applies() -> None:
     assert parse_condition("inputs.region!=UK") == Predicate(
         term="uk", present=False, field="inputs", key="region"
     )
-    for bad in ("region=UK", "inputs.region", "inputs.region= "):
+    for bad in ("region=UK", "inputs.region", "inputs.region= ", "inputs.region=="):
         with pytest.raises(ValueError):
             parse_condition(bad)
+    # "==" asks for the whole value: "UK" is not in "Ukraine", and it spells back the same.
+    exactly_uk = parse_condition("inputs.region==UK")
+    assert holds(exactly_uk, Case(inputs={"region": " uk "}, outputs=""))
+    assert not holds(exactly_uk, Case(inputs={"region": "Ukraine"}, outputs=""))
+    assert spell_condition(exactly_uk) == "inputs.region==UK"
+    assert describe(exactly_uk) == "inputs.region is 'UK'"
 
 
 def test_a_pattern_runs_on_re2_and_refuses_what_would_backtrack() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from memalign.checks import explain, match, mine_checks, validate
 from memalign.checks.conditional import categories
+from memalign.patterns import whole_literal
 from memalign.records import Case, Check, Clause, Predicate
 
 DISCLAIMER = {
@@ -54,19 +55,23 @@ def test_a_clause_per_region_too_few_alone_holds_up_as_one_check() -> None:
     assert len(checks) == 1
     check = checks[0]
     assert (check.label, check.active, check.fires, check.hits) == ("Fail", True, 12, 12)
-    clauses = [check, *check.alternatives]
-    assert {c.when.term for c in clauses if c.when is not None} == {"uk", "us", "eu"}
+    every = [check, *check.alternatives]
+    regions = {c.when.term: whole_literal(c.when.term) for c in every if c.when is not None}
+    assert sorted(regions.values()) == ["EU", "UK", "US"]
     assert all(not c.present and c.when is not None and c.when.key == "audience_region"
-               for c in clauses)  # fmt: skip
+               for c in every)  # fmt: skip
     # Each region's term is its own disclaimer's wording, not another region's.
-    for clause in clauses:
+    for clause in every:
         assert clause.when is not None
-        assert clause.term in DISCLAIMER[clause.when.term.upper()].lower()
+        assert clause.term in DISCLAIMER[str(regions[clause.when.term])].lower()
     # A UK email with the US wording fires; with its own, it does not; neither does a US one.
     assert match(check, _email("UK", DISCLAIMER["US"], 99))[0]
     assert not match(check, _email("UK", DISCLAIMER["UK"], 99))[0]
     assert not match(check, _email("US", DISCLAIMER["US"], 99))[0]
-    assert "; or " in explain(check) and "where 'us' is in inputs.audience_region" in explain(check)
+    # A value the records never had is not a region that contains it.
+    assert not match(check, _email("Austria", DISCLAIMER["UK"], 99))[0]
+    assert not match(check, _email("Ukraine", DISCLAIMER["EU"], 99))[0]
+    assert "; or " in explain(check) and "where inputs.audience_region is 'US'" in explain(check)
 
 
 def test_without_the_experts_naming_the_value_no_clause_is_mined() -> None:
@@ -92,17 +97,16 @@ def test_a_term_every_value_shares_is_no_condition() -> None:
     assert not any("team" in c.term for c in checks)
 
 
-def test_categories_are_short_inputs_with_few_values_none_inside_another() -> None:
+def test_categories_are_short_inputs_with_few_values() -> None:
     cases = [
-        (Case(inputs={"region": r, "tier": t, "brief": f"text {i}"}, outputs="x"), "Pass")
-        for i, (r, t) in enumerate([("UK", "gold"), ("US", "golden"), ("EU", "gold")])
-    ]
-    # "brief" has a value per record but so does a category here; "gold" sits inside
-    # "golden", so its condition would hold on both.
-    assert categories(cases)["region"] == ["EU", "UK", "US"]
-    assert categories(cases)["tier"] == ["golden"]
-    long = [(Case(inputs={"region": "x" * 41}, outputs="x"), "Pass"), *cases]
-    assert "region" not in categories(long)
+        (Case(inputs={"region": r, "brief": f"a long campaign brief, number {i} " * 3},
+              outputs="x"), "Pass")
+        for i, r in enumerate(["UK", "US", "uk", "EU"])
+    ]  # fmt: skip
+    # The same value in another case is one value; a long text is no category.
+    assert categories(cases) == {"region": ["EU", "UK", "US"]}
+    one = [(Case(inputs={"region": "UK"}, outputs="x"), "Pass")] * 3
+    assert categories(one) == {}
 
 
 def test_a_check_with_alternatives_is_validated_and_carried_as_one() -> None:

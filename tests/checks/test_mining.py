@@ -3,7 +3,7 @@ up alone, validated together as one check."""
 
 from __future__ import annotations
 
-from memalign.checks import match, mine_checks, named_by
+from memalign.checks import candidate_terms, match, mine_checks, named_by
 from memalign.checks.mining import pooled_terms
 from memalign.records import Case, Check
 
@@ -88,7 +88,13 @@ def test_a_term_that_fires_on_both_labels_or_only_where_a_check_decides_is_left_
 def test_a_pooled_check_cites_the_records_that_named_any_of_its_terms() -> None:
     labelled, feedback = _records()
     check = _pooled(mine_checks(feedback, labelled, 0.75, named=feedback))[0]
-    assert named_by(check, set(), 'We cannot say "risk-free".')
-    assert not named_by(check, set(), "Balanced wording, fine.")
+
+    def cited(text: str) -> bool:
+        return named_by(check, candidate_terms(text), text)
+
+    assert cited('We cannot say "risk-free".')
+    assert not cited("Balanced wording, fine.")
+    # Named as a term, not found inside another word ("guaranteed" is not in "unguaranteedly").
+    assert not cited("Unguaranteedly fine.")
     assert pooled_terms(r"a\.b|c") == ["a.b", "c"]
     assert pooled_terms("b|a") == [] and pooled_terms("x+") == []

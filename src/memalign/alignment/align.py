@@ -17,8 +17,7 @@ from memalign.alignment.forget import plan_removal
 from memalign.alignment.learned_checks import (
     CheckStep,
     follow,
-    labelled_cases,
-    labelled_feedback,
+    labelled_with_feedback,
     uses_checks,
 )
 from memalign.errors import InputError, LabelError
@@ -244,8 +243,7 @@ def align(
         checks = CheckStep([], [], [])
         if uses_checks(spec):
             kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
-            labelled = labelled_cases([*kept, *incoming], spec)
-            named = labelled_feedback([*kept, *incoming], spec)
+            labelled, named = labelled_with_feedback([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
             checks = follow(spec, current, merged.proposed, labelled, incoming, named)

@@ -22,7 +22,7 @@ from memalign.checks import pairwise as pairs
 from memalign.judge_spec import JudgeSpec, Labels, Pairwise
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
-from memalign.records import Feedback, Guideline, Predicate, utcnow
+from memalign.records import Case, Feedback, Guideline, Predicate, utcnow
 
 Item = tuple[Guideline, Vector | None]
 
@@ -37,10 +37,13 @@ def labelled_cases(records: Sequence[Feedback], spec: JudgeSpec) -> list[Labelle
     return [labelled for _, labelled in _labelled(records, spec)]
 
 
-def labelled_feedback(records: Sequence[Feedback], spec: JudgeSpec) -> list[str]:
-    """The expert's feedback behind each of :func:`labelled_cases`, in the same order: what
+def labelled_with_feedback(
+    records: Sequence[Feedback], spec: JudgeSpec
+) -> tuple[list[Labelled], list[str]]:
+    """:func:`labelled_cases`, and the expert's feedback behind each in the same order: what
     the experts named on each record (mining pools only terms named where they fire)."""
-    return [record.feedback or "" for record, _ in _labelled(records, spec)]
+    rows = _labelled(records, spec)
+    return [labelled for _, labelled in rows], [r.feedback or "" for r, _ in rows]
 
 
 def _labelled(records: Sequence[Feedback], spec: JudgeSpec) -> list[tuple[Feedback, Labelled]]:
@@ -92,7 +95,7 @@ def follow(
     proposed: Mapping[str, Predicate],
     labelled: Sequence[Labelled],
     batch: Sequence[Feedback],
-    named: Sequence[str] | None = None,
+    named: Sequence[str],
 ) -> CheckStep:
     """The checks after an alignment: ``current`` (the guidelines as the batch leaves them)
     recounted on ``labelled``, reflection's ``proposed`` checks adopted, and new ones mined
@@ -140,7 +143,7 @@ def mined(
     guidelines: Sequence[Item],
     labelled: Sequence[Labelled],
     batch: Sequence[Feedback],
-    named: Sequence[str] | None = None,
+    named: Sequence[str],
 ) -> list[Item]:
     """New check guidelines from the batch's feedback, citing the records whose words named
     the term (for a pooled check: one of its terms)."""
@@ -148,7 +151,9 @@ def mined(
     # Each record's candidate terms, computed once: mining tries them all, and a mined check
     # cites the records whose words named it.
     by_record = {
-        r.id: (candidate_terms(r.feedback), r.feedback, r.case) for r in batch if r.feedback
+        r.id: (candidate_terms(r.feedback), r.feedback, _cases(r, spec))
+        for r in batch
+        if r.feedback
     }
     found = mine_checks(
         [text for _, text, _ in by_record.values()],
@@ -162,8 +167,8 @@ def mined(
     items: list[Item] = []
     for check in found:
         sources = [
-            rid for rid, (terms, text, case) in by_record.items()
-            if named_by(check, terms, text, case)
+            rid for rid, (terms, text, cases) in by_record.items()
+            if any(named_by(check, terms, text, case) for case in cases)
         ]  # fmt: skip
         if not sources:
             continue  # a mined check cites the words it came from, or is not kept
@@ -172,3 +177,10 @@ def mined(
         )
         items.append((guideline, None))
     return items
+
+
+def _cases(record: Feedback, spec: JudgeSpec) -> list[Case]:
+    """What a check runs on in ``record``: its case, or for a pairwise judge each candidate."""
+    if isinstance(spec.output, Pairwise):
+        return list(pairs.candidates(record.case).values())
+    return [record.case]

@@ -4,8 +4,9 @@ risk disclaimer". No one term is missing from every failing email (a UK email mu
 records, too few to prove. Mined as one check with a clause per value of the input
 (design/checks.md, "Clauses by an input's value"):
 
-- the condition: a value of a categorical input (a named input with 2–12 short values) that
-  the experts name, as the data spells it, in the feedback of the records the clause fires on;
+- the condition: a whole value of a categorical input (a named input with 2–12 short values)
+  that the experts name, as the data spells it, in the feedback of the records the clause
+  fires on ("US" holds for the value "US", not for "Austria");
 - the clause: "TERM is missing from the outputs, where the input holds that value", TERM being
   words every record of one label under that value shares, in this alignment's batch;
 - each clause must fire on records of one label only (at least 2), and no record of that
@@ -27,23 +28,24 @@ from collections.abc import Sequence
 from memalign.checks.matching import clause_fires, clauses, field_text, holds
 from memalign.checks.phrases import STOPWORDS, phrases
 from memalign.checks.validation import Labelled, reading
-from memalign.records import Case, Check, Clause, Predicate
+from memalign.patterns import whole, whole_literal
+from memalign.records import MAX_CLAUSES, Case, Check, Clause, Predicate
 
 MAX_VALUES = 12
 MAX_VALUE_CHARS = 40
 # Records of one label under a value whose shared words are read: fewer share words by chance.
 MIN_SHARED = 3
 MIN_FIRES = 2
-MAX_CLAUSES = 16
 _TOKEN = re.compile(r"\w+")
 _WORD = re.compile(r"[a-z0-9_][a-z0-9_'-]*")
+# (the records a clause fires on, the clause, whether a word of its term is in their feedback)
+Option = tuple[frozenset[int], Clause, bool]
 
 
 def categories(labelled: Sequence[Labelled]) -> dict[str, list[str]]:
-    """Per named input, its values as spelled, where the input looks like a category: every
-    record's value short text, 2 to 12 distinct. A value found inside another is left out (its
-    condition, a substring test, would hold on both)."""
-    values: dict[str, set[str]] = {}
+    """Per named input, its values as first spelled, where the input looks like a category:
+    every record's value short text, 2 to 12 distinct (ignoring case)."""
+    values: dict[str, dict[str, str]] = {}
     spoiled: set[str] = set()
     for case, _ in labelled:
         inputs = case.inputs if isinstance(case.inputs, dict) else {}
@@ -53,16 +55,12 @@ def categories(labelled: Sequence[Labelled]) -> dict[str, list[str]]:
             if not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_VALUE_CHARS:
                 spoiled.add(key)
                 continue
-            values.setdefault(key, set()).add(value.strip())
-    found = {}
-    for key, spelled in sorted(values.items()):
-        if key in spoiled or not 2 <= len(spelled) <= MAX_VALUES:
-            continue
-        lowered = {v.lower() for v in spelled}
-        found[key] = sorted(
-            v for v in spelled if not any(v.lower() != o and v.lower() in o for o in lowered)
-        )
-    return found
+            values.setdefault(key, {}).setdefault(value.strip().lower(), value.strip())
+    return {
+        key: sorted(spelled.values())
+        for key, spelled in sorted(values.items())
+        if key not in spoiled and 2 <= len(spelled) <= MAX_VALUES
+    }
 
 
 def conditional_checks(
@@ -78,47 +76,52 @@ def conditional_checks(
     ``decided``: per label, the records active checks already decide)."""
     outputs = [field_text(case, "outputs").lower() for case, _ in labelled]
     labels = [label for _, label in labelled]
+    tokens: dict[int, list[str]] = {}  # each feedback's words, split once
+
+    def names(i: int, value: str) -> bool:
+        if i not in tokens:
+            tokens[i] = _TOKEN.findall(named[i])
+        return _contains(tokens[i], _TOKEN.findall(value))
+
     found: list[Check] = []
     for key, values in categories(labelled).items():
-        conditions = {v: Predicate(term=v.lower(), field="inputs", key=key) for v in values}
-        # Per value and label, the fresh records' outputs.
+        # The whole value, so that "US" holds for "US" and not for "Austria".
+        conditions = {v: Predicate(term=whole(v), pattern=True, field="inputs", key=key)
+                      for v in values}  # fmt: skip
+        under = {v: [i for i, (case, _) in enumerate(labelled) if holds(c, case)]
+                 for v, c in conditions.items()}  # fmt: skip
         texts: dict[tuple[str, str], list[str]] = {}
         for case, label in fresh:
             for value, condition in conditions.items():
                 if holds(condition, case):
                     texts.setdefault((value, label), []).append(field_text(case, "outputs").lower())
-        clauses: dict[str, list[tuple[frozenset[int], Clause, bool]]] = {}
-        for (value, shared_by), group in sorted(texts.items()):
+        options: dict[str, list[Option]] = {}
+        for (value, label), group in sorted(texts.items()):
             if len(group) < MIN_SHARED:
                 continue
-            # Wording the value asks for: every record of the label under it carries the
-            # term, none under another value does (a term every value needs is no condition).
-            elsewhere = [
-                t for (v, y), g in texts.items() if y == shared_by and v != value for t in g
-            ]
-            shared = set.intersection(*(_grams(text) for text in group))
-            under = [i for i, (case, _) in enumerate(labelled) if holds(conditions[value], case)]
-            for term in sorted(shared):
+            # A term every value needs is no condition: only wording no record of the label
+            # under another value carries is the value's own.
+            elsewhere = [t for (v, y), g in texts.items() if y == label and v != value for t in g]
+            for term in sorted(set.intersection(*(_grams(text) for text in group))):
                 if any(term in text for text in elsewhere):
                     continue
-                fired = [i for i in under if term not in outputs[i]]
+                fired = [i for i in under[value] if term not in outputs[i]]
                 if len(fired) < MIN_FIRES or any(labels[i] != labels[fired[0]] for i in fired):
                     continue
-                if sum(1 for i in fired if _names(named[i], value)) < MIN_FIRES:
+                if sum(1 for i in fired if names(i, value)) < MIN_FIRES:
                     continue
                 said = any(_shares_a_word(term, named[i]) for i in fired)
                 clause = Clause(term=term, present=False, field="outputs", when=conditions[value])
-                clauses.setdefault(labels[fired[0]], []).append((frozenset(fired), clause, said))
-        for label, options in sorted(clauses.items()):
-            check = _pooled(label, options, labels, rates, min_bound, decided.get(label, set()))
+                options.setdefault(labels[fired[0]], []).append((frozenset(fired), clause, said))
+        for label, offered in sorted(options.items()):
+            check = _one_check(offered, labels, rates, min_bound, decided.get(label, set()))
             if check is not None:
                 found.append(check)
     return found
 
 
-def _pooled(
-    label: str,
-    options: list[tuple[frozenset[int], Clause, bool]],
+def _one_check(
+    offered: list[Option],
     labels: Sequence[str],
     rates: dict[str, float],
     min_bound: float,
@@ -129,7 +132,7 @@ def _pooled(
     adding records an earlier clause does not cover; the clauses as one check if it holds up
     and decides some record the active checks (``taken``) leave."""
     best: dict[str, tuple[tuple[int, bool, int, str], frozenset[int], Clause]] = {}
-    for fired, clause, said in options:
+    for fired, clause, said in offered:
         value = clause.when.term if clause.when is not None else ""
         rank = (-len(fired), not said, len(clause.term), clause.term)
         if value not in best or rank < best[value][0]:
@@ -137,54 +140,44 @@ def _pooled(
     chosen: list[Clause] = []
     covered: set[int] = set()
     for _, fired, clause in sorted(best.values(), key=lambda item: item[0]):
-        if fired <= covered or len(chosen) >= MAX_CLAUSES:
-            continue
-        chosen.append(clause)
-        covered |= fired
+        if not fired <= covered and len(chosen) < MAX_CLAUSES:
+            chosen.append(clause)
+            covered |= fired
     # A clause may fire where another rule is broken too (a UK email with the wrong
-    # disclaimer and a fake "Re:"): it is the same rule in another value. The check as a
+    # disclaimer and a fake "Re:"): it is the same rule under another value. The check as a
     # whole must decide something the active checks leave.
     if not chosen or covered <= taken:
         return None
     first, *rest = chosen
     where = Predicate(**first.model_dump(exclude={"when"}))
-    check = reading(
-        where, False, [labels[i] for i in sorted(covered)], rates, min_bound, only_active=True
-    )
-    if check is None or check.label != label:
+    fired_labels = [labels[i] for i in sorted(covered)]
+    check = reading(where, False, fired_labels, rates, min_bound, only_active=True)
+    if check is None:
         return None
     return check.model_copy(update={"when": first.when, "alternatives": tuple(rest)})
 
 
 def cites(check: Check, case: Case, feedback: str) -> bool:
-    """Whether a record is a source of a check with conditions: a clause fires on its case,
-    and its feedback names the value that clause holds for (in any case: the spelling the
-    record was mined with is not kept)."""
-    words = [w.lower() for w in _TOKEN.findall(feedback)]
+    """Whether a record is a source of a check with conditions: a clause whose condition is a
+    whole value fires on its case, and its feedback names that value as spelled."""
+    words = _TOKEN.findall(feedback)
     for clause in clauses(check):
-        if clause.when is not None and clause_fires(clause, case):
-            value = _TOKEN.findall(clause.when.term.lower())
-            n = len(value)
-            if n and any(words[i : i + n] == value for i in range(len(words) - n + 1)):
-                return True
+        value = whole_literal(clause.when.term) if clause.when is not None else None
+        if value and clause_fires(clause, case) and _contains(words, _TOKEN.findall(value)):
+            return True
     return False
+
+
+def _contains(words: Sequence[str], run: Sequence[str]) -> bool:
+    """Whether ``run`` occurs in ``words`` as consecutive words, spelled the same."""
+    n = len(run)
+    return n > 0 and any(list(words[i : i + n]) == list(run) for i in range(len(words) - n + 1))
 
 
 def _shares_a_word(term: str, feedback: str) -> bool:
     """Whether the experts' ``feedback`` uses a word of ``term`` other than a function word."""
     words = {w for w in _TOKEN.findall(term) if w not in STOPWORDS}
     return not words.isdisjoint(_TOKEN.findall(feedback.lower()))
-
-
-def _names(feedback: str, value: str) -> bool:
-    """Whether ``feedback`` names ``value`` as a word or words, spelled as the data spells it
-    (so the region "US" is not the pronoun "us")."""
-    words = _TOKEN.findall(value)
-    if not words:
-        return False
-    tokens = _TOKEN.findall(feedback)
-    n = len(words)
-    return any(tokens[i : i + n] == words for i in range(len(tokens) - n + 1))
 
 
 def _grams(text: str) -> set[str]:

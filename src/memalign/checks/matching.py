@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from memalign.patterns import find_all, search
+from memalign.patterns import find_all, search, whole_literal
 from memalign.records import Case, Check, CheckField, Clause, Place, Predicate
 
 Span = tuple[int, int]
@@ -133,6 +133,9 @@ def describe(where: Predicate) -> str:
     """Where and what, in plain words: "'re:' is in the first line of the outputs"."""
     what = f"pattern /{where.term}/" if where.pattern else f"'{where.term}'"
     place = f"the {where.field}" if where.key is None else f"{where.field}.{where.key}"
+    value = whole_literal(where.term) if where.pattern and where.part == "all" else None
+    if value is not None and where.within is None:
+        return f"{place} is {'' if where.present else 'not '}'{value}'"
     if where.part != "all":
         place = f"the {where.part.replace('_', ' ')} of {place}"
     if where.within is not None:

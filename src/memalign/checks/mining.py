@@ -15,7 +15,7 @@ from memalign.checks.conditional import cites, conditional_checks
 from memalign.checks.matching import holds, match, scoped_text
 from memalign.checks.phrases import phrases
 from memalign.checks.validation import Labelled, base_rates, reading, wilson_lower_bound
-from memalign.patterns import MAX_PATTERN_CHARS
+from memalign.patterns import MAX_PATTERN_CHARS, any_of, literals
 from memalign.records import Case, Check, CheckField, CheckPart, Place, Predicate
 
 # Quoted spans: straight and curly quotes and backticks, 2-60 characters.
@@ -34,10 +34,6 @@ POOL_MAX_TERMS = 8
 # standing alone, so the 3 of "Q3" is not a figure).
 NUMBER = r"\b\d+(?:[.,]\d+)*%?"
 _DIGIT = re.compile(r"\d")
-_SPECIAL = re.compile(r"[\\.^$|?*+()\[\]{}]")
-# One alternative of a pooled pattern: escaped specials and any other character but "|".
-_ALTERNATIVE = re.compile(r"(?:\\.|[^|\\])+")
-_UNESCAPE = re.compile(r"\\(.)")
 
 
 def candidate_terms(feedback: str) -> set[str]:
@@ -111,18 +107,15 @@ def named_by(check: Check, terms: set[str], feedback: str, case: Case | None = N
     if check.within is not None and check.term == NUMBER:
         return _DIGIT.search(feedback) is not None
     if check.pattern:
-        text = feedback.lower()
-        return any(term in text for term in pooled_terms(check.term))
+        return any(term in terms for term in pooled_terms(check.term))
     return check.term in terms
 
 
 def pooled_terms(pattern: str) -> list[str]:
-    """The literal terms of a pooled check's pattern (:meth:`_Miner.pooled`); a pattern that
-    is not such an alternation of literals gives none."""
-    terms = [_UNESCAPE.sub(r"\g<1>", part) for part in _ALTERNATIVE.findall(pattern)]
-    if _alternation(terms) != pattern:
-        return []
-    return terms
+    """The literal terms of a pooled check's pattern (:meth:`_Miner.pooled`); none for a
+    pattern that is not such an alternation of two or more literals."""
+    terms = literals(pattern)
+    return terms if len(terms) > 1 else []
 
 
 class _Miner:
@@ -137,7 +130,10 @@ class _Miner:
         named: Sequence[str] | None = None,
     ):
         self.labels = [label for _, label in labelled]
-        self.named = None if named is None else [text.lower() for text in named]
+        if named is not None and len(named) != len(labelled):
+            raise ValueError("named needs one feedback text per labelled record")
+        self.named = named
+        self._terms: dict[int, set[str]] = {}
         self.rates = base_rates(labelled)
         self.min_bound = min_bound
         self.seen = {_identity(c) for c in known}
@@ -179,12 +175,18 @@ class _Miner:
             return
         signature = frozenset(i for i, hit in enumerate(found) if hit)
         # The experts named it on the records it fires on, not only somewhere in the batch.
-        if sum(1 for i in signature if where.term in self.named[i]) < POOL_MIN_FIRES:
+        if sum(1 for i in signature if where.term in self._named_on(i)) < POOL_MIN_FIRES:
             return
         group = self.narrow.setdefault((where.field, where.key, where.part, fired[0]), {})
         best = group.get(signature)
         if best is None or (len(where.term), where.term) < (len(best), best):
             group[signature] = where.term
+
+    def _named_on(self, i: int) -> set[str]:
+        """The candidate terms of the feedback on labelled record ``i``, read once."""
+        if i not in self._terms:
+            self._terms[i] = candidate_terms(self.named[i]) if self.named is not None else set()
+        return self._terms[i]
 
     def pooled(self) -> None:
         """For each place and label, the narrow terms taken together as one check that fires
@@ -200,15 +202,13 @@ class _Miner:
             for records, term in sorted(group.items(), key=lambda item: (-len(item[0]), item[1])):
                 if records <= covered | taken or len(members) >= POOL_MAX_TERMS:
                     continue
-                if len(_alternation([*members, term])) > MAX_PATTERN_CHARS:
+                if len(any_of([*members, term])) > MAX_PATTERN_CHARS:
                     continue
                 members.append(term)
                 covered |= records
             if len(members) < 2:
                 continue
-            where = Predicate(
-                term=_alternation(members), pattern=True, field=field, key=key, part=part
-            )
+            where = Predicate(term=any_of(members), pattern=True, field=field, key=key, part=part)
             fired = [self.labels[i] for i in sorted(covered)]
             check = reading(where, True, fired, self.rates, self.min_bound, only_active=True)
             if check is not None:
@@ -228,16 +228,6 @@ class _Miner:
 
     def best(self) -> list[Check]:
         return sorted(self.kept.values(), key=_rank, reverse=True)[:MAX_NEW]
-
-
-def _alternation(terms: Sequence[str]) -> str:
-    return "|".join(_literal(term) for term in sorted(terms))
-
-
-def _literal(term: str) -> str:
-    """A literal term as RE2 reads it: its special characters escaped, and nothing else, so
-    the pattern stays readable ("risk\\-free" would be noise)."""
-    return _SPECIAL.sub(r"\\\g<0>", term)
 
 
 def _text_inputs(labelled: Sequence[Labelled]) -> list[Place]:

@@ -1,5 +1,6 @@
 """The one-line spelling of a condition, as the CLI takes it: ``FIELD[.KEY]=TERM`` (the term
-is there) or ``FIELD[.KEY]!=TERM`` (it is not), e.g. ``inputs.audience_region=UK``."""
+is there), ``FIELD[.KEY]==VALUE`` (the whole text is the value) or ``FIELD[.KEY]!=TERM`` (the
+term is not there), e.g. ``inputs.audience_region==UK``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,27 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from memalign.errors import InputError
+from memalign.patterns import whole, whole_literal
 from memalign.records import Check, CheckField, Place, Predicate
 
 
 def parse_condition(text: str) -> Predicate:
     """``inputs.audience_region=UK`` → the predicate; ValueError saying what is wrong."""
     where, equals, term = text.partition("=")
+    exact = term.startswith("=")  # FIELD.KEY==VALUE: the whole text is the value
+    term = term.removeprefix("=")
     present = not where.endswith("!")
     where = where.removesuffix("!").strip()
     if not equals or not term.strip() or not where:
-        raise ValueError(f"expected FIELD[.KEY]=TERM or FIELD[.KEY]!=TERM, got {text!r}")
+        raise ValueError(
+            f"expected FIELD[.KEY]=TERM, FIELD[.KEY]==VALUE or FIELD[.KEY]!=TERM, got {text!r}"
+        )
     place = parse_place(where)
+    if exact:
+        return Predicate(
+            term=whole(term.strip()), pattern=True, present=present, field=place.field,
+            key=place.key,
+        )  # fmt: skip
     return Predicate(term=term.strip(), present=present, field=place.field, key=place.key)
 
 
@@ -35,6 +46,9 @@ def parse_place(text: str) -> Place:
 def spell_condition(condition: Predicate) -> str:
     """The one-line spelling :func:`parse_condition` reads back."""
     where = condition.field if condition.key is None else f"{condition.field}.{condition.key}"
+    value = whole_literal(condition.term) if condition.pattern else None
+    if value is not None and condition.present:
+        return f"{where}=={value}"
     return f"{where}{'=' if condition.present else '!='}{condition.term}"
 
 

@@ -60,7 +60,8 @@ WhenOpt = Annotated[
     typer.Option(
         "--when",
         help="Apply the check only to cases where this holds, written FIELD[.KEY]=TERM "
-        "(e.g. inputs.audience_region=UK) or FIELD[.KEY]!=TERM for the term's absence.",
+        "(the term is in it), FIELD[.KEY]==VALUE (it is exactly the value, e.g. "
+        "inputs.audience_region==UK) or FIELD[.KEY]!=TERM for the term's absence.",
     ),
 ]
 
