@@ -234,11 +234,21 @@ def test_terms_too_rare_alone_are_pooled_cited_and_forgotten_with_their_sources(
     calls = len(llm.requests)
     verdict = judge.judge(outputs="Subject: Hello\nYour money is certain to double.")
     assert (verdict.value, verdict.decision, len(llm.requests)) == ("Fail", "checks", calls)
-    # Forgetting the records that named one claim takes the pool's figures down with them.
+    # Forgetting the records that named one claim takes that claim out of the pool, its words
+    # out of the guideline, and its records out of the figures.
     judge.forget(ids=[f"c0{i}" for i in range(4)])
     after = next(g for g in judge.guidelines() if g.id == guideline.id)
     assert after.check is not None and (after.check.fires, after.check.hits) == (8, 8)
     assert not any(s.startswith("c0") for s in after.sources)
+    assert "risk" not in after.check.term and "risk" not in after.text
+    risky = judge.judge(outputs="Subject: Hello\nIt is risk-free.")
+    assert guideline.id not in {hit.guideline_id for hit in risky.checks}
+    # With one claim left the pool is a plain check; with none, it goes.
+    judge.forget(ids=[f"c1{i}" for i in range(4)])
+    one = next(g for g in judge.guidelines() if g.id == guideline.id)
+    assert one.check is not None and not one.check.pattern and one.check.fires == 4
+    judge.forget(ids=[f"c2{i}" for i in range(4)])
+    assert guideline.id not in {g.id for g in judge.guidelines()}
 
 
 def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
@@ -277,10 +287,12 @@ def test_a_clause_per_region_is_mined_at_alignment_and_decides_by_the_region(
     import_judge(copy_store, tmp_path / "export.jsonl", name="copy")
     copy = Judge.load(copy_store, "copy", llm=FakeLLM(), embedder=HashEmbedder())
     assert next(g for g in copy.guidelines() if g.check == guideline.check)
-    # Forgetting the US records that failed takes their clause's records out of the figures.
+    # Forgetting the US records that failed takes the US clause out with its records.
     judge.forget(ids=[f"US-bad{i}" for i in range(4)])
     after = next(g for g in judge.guidelines() if g.id == guideline.id)
     assert after.check is not None and after.check.fires == 8
+    assert len(after.check.alternatives) == 1 and "'US'" not in after.text
+    assert judge.judge(inputs={"audience_region": "US"}, outputs=email).decision != "checks"
 
 
 def test_a_pairwise_judge_mines_and_cites_a_clause_per_region(

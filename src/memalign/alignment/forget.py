@@ -15,7 +15,8 @@ from datetime import datetime
 from memalign.accounting import Meter
 from memalign.alignment.distill import redistill
 from memalign.alignment.exclusive import exclusive
-from memalign.alignment.learned_checks import labelled_cases, revalidated, uses_checks
+from memalign.alignment.learned_checks import labelled_with_feedback, revalidated, uses_checks
+from memalign.checks import explain, pruned
 from memalign.embedders import EmbeddingClient
 from memalign.errors import DependencyError, InputError, ModelAssetError, ProviderError
 from memalign.judge_spec import JudgeSpec
@@ -105,8 +106,24 @@ def _recount_checks(
     ]
     if not current:
         return
-    labelled = labelled_cases([r for r in store.get_records(judge_id) if r.id not in gone], spec)
-    for guideline, vector in revalidated(spec, current, labelled):
+    left = [r for r in store.get_records(judge_id) if r.id not in gone]
+    labelled, named = labelled_with_feedback(left, spec)
+    # A mined check of several terms or clauses keeps only those still borne out (a pool's
+    # other terms would keep a forgotten one deciding); one with none left goes.
+    trimmed = []
+    for guideline, vector in current:
+        check = guideline.check
+        if guideline.origin == "check" and check is not None:
+            kept = pruned(check, labelled, named)
+            if kept is None:
+                plan.delete_guidelines.append(guideline.id)
+                rewritten.pop(guideline.id, None)
+                continue
+            if kept != check:
+                guideline = guideline.model_copy(update={"check": kept, "text": explain(kept)})
+                rewritten[guideline.id] = (guideline, vector)
+        trimmed.append((guideline, vector))
+    for guideline, vector in revalidated(spec, trimmed, labelled):
         rewritten[guideline.id] = (guideline, vector)
     plan.rewrite = list(rewritten.values())
 

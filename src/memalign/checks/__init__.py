@@ -6,6 +6,7 @@ Why literal terms, and how validation guards against luck: design/checks.md."""
 
 from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
 from memalign.checks.mining import candidate_terms, mine_checks, named_by
+from memalign.checks.pruning import pruned
 from memalign.checks.syntax import parse_condition, parse_place, spell_condition, spelled_check
 from memalign.checks.validation import (
     MIN_SUPPORT,
@@ -32,6 +33,7 @@ __all__ = [
     "named_by",
     "parse_condition",
     "parse_place",
+    "pruned",
     "revalidate",
     "scoped_text",
     "spell_condition",

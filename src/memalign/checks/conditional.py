@@ -168,6 +168,12 @@ def cites(check: Check, case: Case, feedback: str) -> bool:
     return False
 
 
+def names(feedback: str, value: str) -> bool:
+    """Whether ``feedback`` names ``value`` as a word or words, spelled as the data spells it
+    (so the region "US" is not the pronoun "us")."""
+    return _contains(_TOKEN.findall(feedback), _TOKEN.findall(value))
+
+
 def _contains(words: Sequence[str], run: Sequence[str]) -> bool:
     """Whether ``run`` occurs in ``words`` as consecutive words, spelled the same."""
     n = len(run)
