@@ -178,13 +178,15 @@ class CheckHit(BaseModel):
     """A check that fired on a judged case: its guideline, and where the term was found (the
     character span in the field's text; None when it fired because the term is absent). On a
     pairwise judge, ``candidate`` names the response it fired on (A or B) and the span is in
-    that response's text."""
+    that response's text. ``clause``: which clause of the check fired (0: its own, 1…: its
+    alternatives); ``field`` is that clause's."""
 
     guideline_id: str
     label: str
     field: CheckField
     span: tuple[int, int] | None = None
     candidate: str | None = None
+    clause: int = Field(default=0, ge=0)
 
 
 class Guideline(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from memalign.records import Case, Check, CheckHit, Guideline
+from memalign.judging.decision import checks_fired
+from memalign.patterns import whole
+from memalign.records import Case, Check, CheckHit, Clause, Guideline, Predicate
 from memalign.web.highlight import excerpt, fired_checks, original_span, segments
 
 
@@ -59,3 +61,18 @@ def test_fired_checks_pair_hits_with_their_guidelines() -> None:
     # Structured fields are searched as canonical JSON.
     assert listed[1].excerpt is not None and ("Except", True) in listed[1].excerpt
     assert listed[2].excerpt is None and not listed[2].present and listed[0].present
+
+
+def test_a_hit_names_the_clause_that_fired() -> None:
+    region = {v: Predicate(term=whole(v), pattern=True, field="inputs", key="region")
+              for v in ("UK", "US")}  # fmt: skip
+    check = Check(term="capital at risk", present=False, label="Fail", when=region["UK"],
+                  alternatives=(Clause(term="fdic", present=False, when=region["US"]),),
+                  active=True)  # fmt: skip
+    guideline = Guideline(id="g1", text="regional disclaimer", check=check)
+    case = Case(inputs={"region": "US"}, outputs="Capital at risk.")
+    hits = checks_fired([guideline], case)
+    assert [(h.clause, h.field) for h in hits] == [(1, "outputs")]
+    listed, _ = fired_checks(case, hits, {"g1": guideline})
+    # The US clause fired, on "fdic" missing: not the UK clause's "capital at risk".
+    assert (listed[0].term, listed[0].present) == ("fdic", False)

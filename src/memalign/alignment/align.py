@@ -242,7 +242,8 @@ def align(
         # Checks follow all labelled records as they will be after this batch.
         checks = CheckStep([], [], [])
         if uses_checks(spec):
-            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in set(changed)]
+            replaced = set(changed)
+            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in replaced]
             labelled, named = labelled_with_feedback([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())

@@ -4,7 +4,16 @@ out. A validated check can decide a verdict without a model call.
 
 Why literal terms, and how validation guards against luck: design/checks.md."""
 
-from memalign.checks.matching import describe, explain, field_text, holds, match, scoped_text
+from memalign.checks.matching import (
+    clauses,
+    describe,
+    explain,
+    field_text,
+    fired_clause,
+    holds,
+    match,
+    scoped_text,
+)
 from memalign.checks.mining import candidate_terms, mine_checks, named_by
 from memalign.checks.pruning import pruned
 from memalign.checks.syntax import parse_condition, parse_place, spell_condition, spelled_check
@@ -23,9 +32,11 @@ __all__ = [
     "Labelled",
     "adopt",
     "candidate_terms",
+    "clauses",
     "describe",
     "explain",
     "field_text",
+    "fired_clause",
     "holds",
     "lower_bound",
     "match",

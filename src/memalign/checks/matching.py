@@ -101,11 +101,18 @@ def match(check: Check, case: Case) -> tuple[bool, Span | None]:
     holds, or where one of its alternative clauses does. The span is where the term was found,
     in the lowercased text of the whole field (:func:`field_text`); None when it fired because
     the term is absent, or when it looks in a named entry of the field."""
-    for clause in clauses(check):
+    fired = fired_clause(check, case)
+    return (False, None) if fired is None else (True, fired[1])
+
+
+def fired_clause(check: Check, case: Case) -> tuple[int, Span | None] | None:
+    """Which clause of ``check`` fires on ``case`` first (0: its own, 1…: its alternatives),
+    and the span as :func:`match` gives it; None when none does."""
+    for index, clause in enumerate(clauses(check)):
         fires, span = _clause(clause, clause.when, case)
         if fires:
-            return True, span
-    return False, None
+            return index, span
+    return None
 
 
 def clauses(check: Check) -> list[Check | Clause]:

@@ -194,7 +194,8 @@ class _Miner:
         is, if it holds up as one check. A term joins only if it fires on records no active
         check with its label decides and no term already pooled covers: the pool is for what
         the checks leave, not a restatement of them (design/checks.md, "Pooled terms")."""
-        for (field, key, part, label), group in sorted(self.narrow.items(), key=repr):
+        places = sorted(self.narrow.items(), key=lambda item: repr(item[0]))
+        for (field, key, part, label), group in places:
             taken = self.taken().get(label, set())
             members: list[str] = []
             covered: set[int] = set()

@@ -11,7 +11,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
-from memalign.checks import match
+from memalign.checks import clauses, fired_clause
 from memalign.checks import pairwise as pairs
 from memalign.errors import SpecError
 from memalign.judge_spec import FloatScore, Labels, OutputType, Pairwise, Scale, Value
@@ -312,15 +312,17 @@ def checks_fired(
     hits = []
     for side, one in sides.items():
         for guideline, check in active:
-            fires, span = match(check, one)
-            if fires:
+            fired = fired_clause(check, one)
+            if fired is not None:
+                index, span = fired
                 hits.append(
                     CheckHit(
                         guideline_id=guideline.id,
                         label=check.label,
-                        field=check.field,
+                        field=clauses(check)[index].field,
                         span=span,
                         candidate=side,
+                        clause=index,
                     )
                 )
     return hits

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from memalign.checks import field_text
+from memalign.checks import clauses, field_text
 from memalign.checks import pairwise as pairs
-from memalign.records import Case, CheckField, CheckHit, Guideline
+from memalign.records import Case, Check, CheckField, CheckHit, Clause, Guideline
 
 # (text, matched): a run of the field's text, and whether a check's term is there.
 Segment = tuple[str, bool]
@@ -34,14 +34,23 @@ class FiredCheck:
     excerpt: list[Segment] | None
 
     @property
-    def term(self) -> str | None:
+    def clause(self) -> Check | Clause | None:
+        """The clause of the check that fired (a check may hold one per input value)."""
         check = self.guideline.check if self.guideline is not None else None
-        return check.term if check is not None else None
+        if check is None:
+            return None
+        every = clauses(check)
+        return every[self.hit.clause] if self.hit.clause < len(every) else None
+
+    @property
+    def term(self) -> str | None:
+        clause = self.clause
+        return clause.term if clause is not None else None
 
     @property
     def present(self) -> bool:
-        check = self.guideline.check if self.guideline is not None else None
-        return self.hit.span is not None or (check is not None and check.present)
+        clause = self.clause
+        return self.hit.span is not None or (clause is not None and clause.present)
 
 
 def original_span(text: str, span: Span, term: str | None = None) -> Span | None:
@@ -128,7 +137,9 @@ def fired_checks(
             one = pairs.candidates(case).get(hit.candidate)
             text = field_text(one, hit.field) if one is not None else ""
         if hit.span is not None:
-            literal = check.term if check is not None and not check.pattern else None
+            every = clauses(check) if check is not None else []
+            clause = every[hit.clause] if hit.clause < len(every) else None
+            literal = clause.term if clause is not None and not clause.pattern else None
             found = original_span(text, hit.span, literal)
         if found is not None and hit.candidate is None:
             spans.setdefault(hit.field, []).append(found)
