@@ -100,7 +100,7 @@ def follow(
     """The checks after an alignment: ``current`` (the guidelines as the batch leaves them)
     recounted on ``labelled``, reflection's ``proposed`` checks adopted, and new ones mined
     from the ``batch``'s feedback, none testing what an adopted one tests. ``named``: the
-    feedback behind each labelled record (:func:`labelled_feedback`), for pooled checks."""
+    feedback behind each labelled record (:func:`labelled_with_feedback`), for pooled checks."""
     recounted = revalidated(spec, current, labelled)
     was_active = {g.id for g, _ in current if g.check is not None and g.check.active}
     refuted = [g.id for g, _ in recounted
