@@ -18,7 +18,7 @@ DISCLAIMER = {
 def _email(region: str, footer: str, i: int) -> Case:
     return Case(
         inputs={"audience_region": region, "brief": f"Campaign {i}"},
-        outputs=f"Subject: Fund news {i}\nOur fund, number {i}.\n{footer}\nThe team",
+        outputs=f"Subject: Fund news {i}\nOur fund, {i}.\n{footer}\nUnsubscribe here.\nThe team",
     )
 
 
@@ -124,3 +124,21 @@ def test_a_check_with_alternatives_is_validated_and_carried_as_one() -> None:
     validated = validate(check, labelled, 0.6)
     assert (validated.fires, validated.hits, validated.active) == (8, 8, True)
     assert Check.model_validate_json(validated.model_dump_json()) == validated
+
+
+def test_the_check_is_kept_where_every_failing_record_also_breaks_a_known_rule() -> None:
+    labelled, feedback = _records()
+    # Every failing email also breaks a rule an active check decides: half lack the
+    # unsubscribe line, half pretend to be a reply.
+    broken = []
+    for n, (case, label) in enumerate(labelled):
+        text = str(case.outputs)
+        if label == "Fail":
+            text = text.replace("Unsubscribe", "Bye") if n % 2 else "Re: " + text
+        broken.append((Case(inputs=case.inputs, outputs=text), label))
+    known = [
+        Check(term="unsubscribe", present=False, label="Fail", fires=6, hits=6, active=True),
+        Check(term="re:", label="Fail", fires=6, hits=6, active=True),
+    ]
+    mined = mine_checks(feedback, broken, 0.75, known=known, named=feedback, fresh=broken)
+    assert len(_conditional(mined)) == 1

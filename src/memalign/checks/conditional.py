@@ -69,11 +69,9 @@ def conditional_checks(
     named: Sequence[str],
     rates: dict[str, float],
     min_bound: float,
-    decided: dict[str, set[int]],
 ) -> list[Check]:
     """The checks with one clause per value of a categorical input, from the ``fresh``
-    records' shared words, validated on ``labelled`` (``named``: each one's feedback;
-    ``decided``: per label, the records active checks already decide)."""
+    records' shared words, validated on ``labelled`` (``named``: each one's feedback)."""
     outputs = [field_text(case, "outputs").lower() for case, _ in labelled]
     labels = [label for _, label in labelled]
     tokens: dict[int, list[str]] = {}  # each feedback's words, split once
@@ -113,8 +111,8 @@ def conditional_checks(
                 said = any(_shares_a_word(term, named[i]) for i in fired)
                 clause = Clause(term=term, present=False, field="outputs", when=conditions[value])
                 options.setdefault(labels[fired[0]], []).append((frozenset(fired), clause, said))
-        for label, offered in sorted(options.items()):
-            check = _one_check(offered, labels, rates, min_bound, decided.get(label, set()))
+        for _, offered in sorted(options.items()):
+            check = _one_check(offered, labels, rates, min_bound)
             if check is not None:
                 found.append(check)
     return found
@@ -125,12 +123,10 @@ def _one_check(
     labels: Sequence[str],
     rates: dict[str, float],
     min_bound: float,
-    taken: set[int],
 ) -> Check | None:
     """One clause per value — the most firing; of equals, one sharing a word with the experts'
     feedback ("at risk", where they wrote "no risk disclaimer"), then the shortest — each
-    adding records an earlier clause does not cover; the clauses as one check if it holds up
-    and decides some record the active checks (``taken``) leave."""
+    adding records an earlier clause does not cover; the clauses as one check if it holds up."""
     best: dict[str, tuple[tuple[int, bool, int, str], frozenset[int], Clause]] = {}
     for fired, clause, said in offered:
         value = clause.when.term if clause.when is not None else ""
@@ -143,10 +139,12 @@ def _one_check(
         if not fired <= covered and len(chosen) < MAX_CLAUSES:
             chosen.append(clause)
             covered |= fired
-    # A clause may fire where another rule is broken too (a UK email with the wrong
-    # disclaimer and a fake "Re:"): it is the same rule under another value. The check as a
-    # whole must decide something the active checks leave.
-    if not chosen or covered <= taken:
+    # Unlike a pooled term, a clause is kept even where active checks decide every record it
+    # fires on (each also broke another rule): its own guards (the value named where it fires,
+    # wording no other value shares) stand in, and unseen cases may break this rule alone.
+    # Requiring new records lost the region check on a seed whose training emails with a
+    # wrong disclaimer all broke a second rule too.
+    if not chosen:
         return None
     first, *rest = chosen
     where = Predicate(**first.model_dump(exclude={"when"}))

@@ -91,8 +91,7 @@ def mine_checks(
             miner.consider(probe, [holds(probe, case) for case, _ in labelled])
     miner.pooled()
     if named is not None and fresh:
-        taken = miner.taken()
-        for check in conditional_checks(fresh, labelled, named, miner.rates, min_bound, taken):
+        for check in conditional_checks(fresh, labelled, named, miner.rates, min_bound):
             miner.add(check, _signature(check, labelled))
     return miner.best()
 
