@@ -11,8 +11,9 @@ records, too few to prove. Mined as one check with a clause per value of the inp
   words every record of one label under that value shares, in this alignment's batch;
 - each clause must fire on records of one label only (at least 2), and no record of that
   label under another value may carry its term (a term every value needs is no condition);
-- the clauses together are validated as one check, and must decide some record the active
-  checks leave.
+- the clauses together are validated as one check, kept even where the active checks
+  decide every record it fires on (each broke a second rule too): unseen cases may break this
+  rule alone.
 
 Terms here come from the records, not the experts' words: the experts name the condition
 ("UK recipients must get the UK wording") and rarely quote the wording itself. Naming the
