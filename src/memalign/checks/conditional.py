@@ -75,12 +75,13 @@ def conditional_checks(
     records' shared words, validated on ``labelled`` (``named``: each one's feedback)."""
     outputs = [field_text(case, "outputs").lower() for case, _ in labelled]
     labels = [label for _, label in labelled]
-    tokens: dict[int, list[str]] = {}  # each feedback's words, split once
+    tokens: dict[int, list[str]] = {}
 
-    def names(i: int, value: str) -> bool:
+    def words(i: int) -> list[str]:
+        """Record ``i``'s feedback as words, split once for every term and value tried."""
         if i not in tokens:
             tokens[i] = _TOKEN.findall(named[i])
-        return _contains(tokens[i], _TOKEN.findall(value))
+        return tokens[i]
 
     found: list[Check] = []
     for key, values in categories(labelled).items():
@@ -107,9 +108,10 @@ def conditional_checks(
                 fired = [i for i in under[value] if term not in outputs[i]]
                 if len(fired) < MIN_FIRES or any(labels[i] != labels[fired[0]] for i in fired):
                     continue
-                if sum(1 for i in fired if names(i, value)) < MIN_FIRES:
+                value_words = _TOKEN.findall(value)
+                if sum(1 for i in fired if _contains(words(i), value_words)) < MIN_FIRES:
                     continue
-                said = any(_shares_a_word(term, named[i]) for i in fired)
+                said = any(_shares_a_word(term, words(i)) for i in fired)
                 clause = Clause(term=term, present=False, field="outputs", when=conditions[value])
                 options.setdefault(labels[fired[0]], []).append((frozenset(fired), clause, said))
         for _, offered in sorted(options.items()):
@@ -159,10 +161,9 @@ def _one_check(
 def cites(check: Check, case: Case, feedback: str) -> bool:
     """Whether a record is a source of a check with conditions: a clause whose condition is a
     whole value fires on its case, and its feedback names that value as spelled."""
-    words = _TOKEN.findall(feedback)
     for clause in clauses(check):
         value = whole_literal(clause.when.term) if clause.when is not None else None
-        if value and clause_fires(clause, case) and _contains(words, _TOKEN.findall(value)):
+        if value and clause_fires(clause, case) and names(feedback, value):
             return True
     return False
 
@@ -173,16 +174,17 @@ def names(feedback: str, value: str) -> bool:
     return _contains(_TOKEN.findall(feedback), _TOKEN.findall(value))
 
 
-def _contains(words: Sequence[str], run: Sequence[str]) -> bool:
+def _contains(words: list[str], run: list[str]) -> bool:
     """Whether ``run`` occurs in ``words`` as consecutive words, spelled the same."""
     n = len(run)
-    return n > 0 and any(list(words[i : i + n]) == list(run) for i in range(len(words) - n + 1))
+    return n > 0 and any(words[i : i + n] == run for i in range(len(words) - n + 1))
 
 
-def _shares_a_word(term: str, feedback: str) -> bool:
-    """Whether the experts' ``feedback`` uses a word of ``term`` other than a function word."""
-    words = {w for w in _TOKEN.findall(term) if w not in STOPWORDS}
-    return not words.isdisjoint(_TOKEN.findall(feedback.lower()))
+def _shares_a_word(term: str, feedback: Sequence[str]) -> bool:
+    """Whether the experts' ``feedback`` (its words) uses a word of ``term`` other than a
+    function word."""
+    wanted = {w for w in _TOKEN.findall(term) if w not in STOPWORDS}
+    return not wanted.isdisjoint(w.lower() for w in feedback)
 
 
 def _grams(text: str) -> set[str]:
