@@ -303,6 +303,9 @@ class AlignmentReport(BaseModel):
     examples_added: int = 0
     examples_removed: int = 0
     disagreements: int = 0
+    # Records of the batch the validated checks judged, with no model call (the disagreement
+    # pass asks the model only about the others).
+    decided_by_checks: int = 0
     new_guidelines: list[Guideline] = Field(default_factory=list)
     # Checks this batch added: mined from its feedback and validated (guidelines of origin
     # "check"), or proposed by reflection and adopted onto a guideline (active or waiting);

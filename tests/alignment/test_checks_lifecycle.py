@@ -70,6 +70,40 @@ def test_a_check_is_mined_validated_and_decides_without_a_model_call(
     assert (clean.value, clean.decision, len(llm.requests)) == ("Pass", "checks", calls)
 
 
+def test_the_disagreement_pass_asks_the_model_only_about_what_the_checks_leave(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """Mining needs no model, so it runs before the first pass: the 10 records the mined
+    check decides cost no judge call, and their examples carry the checks' verdict, not the
+    model's probabilities. (Three failures of another rule keep the term's absence from
+    deciding the passing records.)"""
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(llm=llm)
+    other = [
+        Feedback(id=f"o{i}", outputs=f"return eval(data[{i}])", label="Fail",
+                 feedback="Never eval what the user sent.")
+        for i in range(3)
+    ]  # fmt: skip
+    report = judge.align([*_batch(), *other])
+    assert report.decided_by_checks == 10
+    judged = [r.messages[-1].content for r in llm.requests if r.purpose == "judge"]
+    assert len(judged) == 13 and not any("except: pass" in text for text in judged)
+    examples = {e.record_id: e for e in judge.examples()}
+    assert all(examples[f"f{i}"].judge_value == "Fail" for i in range(10))
+    assert all(examples[f"f{i}"].agree is True for i in range(10))
+    assert all(examples[f"f{i}"].judge_probs is None for i in range(10))
+    assert all(examples[f"p{i}"].judge_value is not None for i in range(10))
+
+    # A later batch the stored checks decide costs no judge call either.
+    more = [
+        Feedback(id="f-late", outputs="try:\n    late()\nexcept: pass", label="Fail",
+                 feedback=RULE),
+    ]  # fmt: skip
+    before = len([r for r in llm.requests if r.purpose == "judge"])
+    assert judge.align(more).decided_by_checks == 1
+    assert len([r for r in llm.requests if r.purpose == "judge"]) == before
+
+
 def test_checks_can_be_told_not_to_decide(
     make_judge: Callable[..., Judge], spec: JudgeSpec
 ) -> None:
@@ -77,7 +111,10 @@ def test_checks_can_be_told_not_to_decide(
 
     llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
     judge = make_judge(replace(spec, memory=MemoryConfig(checks_decide=False)), llm=llm)
-    judge.align(_batch())
+    report = judge.align(_batch())
+    # Nor at alignment: every record is put to the model.
+    assert report.decided_by_checks == 0
+    assert sum(1 for r in llm.requests if r.purpose == "judge") == 20
     verdict = judge.judge(outputs="try:\n    go()\nexcept: retry()")
     assert verdict.decision != "checks" and verdict.usage.llm_calls >= 1
     assert _check_guideline(judge).id in {h.guideline_id for h in verdict.checks}

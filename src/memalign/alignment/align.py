@@ -18,8 +18,10 @@ from memalign.alignment.learned_checks import (
     CheckStep,
     follow,
     labelled_with_feedback,
+    settled,
     uses_checks,
 )
+from memalign.checks import Labelled
 from memalign.errors import InputError, LabelError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
@@ -181,7 +183,22 @@ def align(
             r.id: r.verdict for r in incoming if r.verdict is not None
         }
         to_judge = [r for r in incoming if detect and r.verdict is None and r.label is not None]
-        scored = _score(engine, to_judge, meter)
+
+        # Checks follow all labelled records as they will be after this batch. Mining needs
+        # no model, so it runs first: a record the checks decide is judged by them, as the
+        # judge will judge it, and costs no model call (design/checks.md).
+        labelled: list[Labelled] = []
+        named: list[str] = []
+        by_checks: dict[str, str] = {}
+        if uses_checks(spec):
+            replaced = set(changed)
+            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in replaced]
+            labelled, named = labelled_with_feedback([*kept, *incoming], spec)
+            if to_judge:
+                stored_guidelines = engine.store.guidelines(row.judge_id)
+                by_checks = settled(spec, stored_guidelines, labelled, incoming, named, to_judge)
+        scored = _score(engine, [r for r in to_judge if r.id not in by_checks], meter)
+        judged.update(by_checks)
         judged.update({rid: verdict.value for rid, verdict in scored.items()})
         probs = {rid: v.probabilities for rid, v in scored.items() if v.probabilities}
         agreement: dict[str, bool | None] = {}
@@ -193,6 +210,7 @@ def align(
                 else None
             )
         report.disagreements = sum(1 for a in agreement.values() if a is False)
+        report.decided_by_checks = len(by_checks)
 
         # An overwritten record takes what was derived from its old content with it.
         removal = plan_removal(
@@ -239,12 +257,8 @@ def align(
             meter=meter,
         )
 
-        # Checks follow all labelled records as they will be after this batch.
         checks = CheckStep([], [], [])
         if uses_checks(spec):
-            replaced = set(changed)
-            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in replaced]
-            labelled, named = labelled_with_feedback([*kept, *incoming], spec)
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
             checks = follow(spec, current, merged.proposed, labelled, incoming, named)

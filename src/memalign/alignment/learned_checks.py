@@ -20,6 +20,7 @@ from memalign.checks import (
 )
 from memalign.checks import pairwise as pairs
 from memalign.judge_spec import JudgeSpec, Labels, Pairwise
+from memalign.judging.decision import active_checks, checks_fired, decided_by_checks
 from memalign.memory import Vector
 from memalign.memory.semantic import new_guideline_id
 from memalign.records import Case, Feedback, Guideline, Predicate, utcnow
@@ -113,6 +114,32 @@ def follow(
         added=[g for g, _ in [*proposals, *found]],
         refuted=refuted,
     )
+
+
+def settled(
+    spec: JudgeSpec,
+    current: Sequence[Item],
+    labelled: Sequence[Labelled],
+    batch: Sequence[Feedback],
+    named: Sequence[str],
+    to_judge: Sequence[Feedback],
+) -> dict[str, str]:
+    """The verdicts the checks decide among ``to_judge``, by record id: the checks as this
+    alignment will leave them (``current`` recounted on ``labelled``, and those mined from the
+    ``batch``), before any model call. Such a record needs no judge call to find out whether
+    the judge agrees with its expert: the judge will not ask the model about it."""
+    if not spec.memory.checks_decide:
+        return {}
+    step = follow(spec, current, {}, labelled, batch, named)
+    latest = {g.id: g for g, _ in [*current, *step.updates]}
+    checks = active_checks(latest.values())
+    if not checks:
+        return {}
+    decided = {
+        record.id: decided_by_checks(checks_fired(checks, record.case, spec.output), spec.output)
+        for record in to_judge
+    }
+    return {rid: value for rid, value in decided.items() if value is not None}
 
 
 def adopted(

@@ -81,7 +81,12 @@ def render_report(report: AlignmentReport) -> None:
             if report.reflection_unreadable
             else ""
         )
-        + f" · examples: +{report.examples_added}",
+        + f" · examples: +{report.examples_added}"
+        + (
+            f" · {report.decided_by_checks} judged by checks (no model call)"
+            if report.decided_by_checks
+            else ""
+        ),
         highlight=False,
     )
     if report.records_replaced:
