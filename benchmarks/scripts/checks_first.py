@@ -73,6 +73,7 @@ def strip(run: Path, out: Path) -> None:
                         "judge_probs": None,
                         "judge_value": value,
                         "agree": value == example.label,
+                        "decided_by_checks": True,
                     }
                     updates.append((example.model_copy(update=change), [float(x) for x in vector]))
                 store.commit(

@@ -217,6 +217,9 @@ class Example(BaseModel):
     # The judge's label probabilities when it saw this case during alignment, when the model
     # exposes them: the evidence a decision threshold is fitted on.
     judge_probs: dict[str, float] | None = None
+    # The validated checks gave ``judge_value``, not the model: no evidence of what the model
+    # answers, so no decision rule is scored on it.
+    decided_by_checks: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -92,6 +92,8 @@ def test_the_disagreement_pass_asks_the_model_only_about_what_the_checks_leave(
     assert all(examples[f"f{i}"].judge_value == "Fail" for i in range(10))
     assert all(examples[f"f{i}"].agree is True for i in range(10))
     assert all(examples[f"f{i}"].judge_probs is None for i in range(10))
+    assert all(examples[f"f{i}"].decided_by_checks for i in range(10))
+    assert not any(examples[f"p{i}"].decided_by_checks for i in range(10))
     assert all(examples[f"p{i}"].judge_value is not None for i in range(10))
 
     # A later batch the stored checks decide costs no judge call either.
@@ -102,6 +104,26 @@ def test_the_disagreement_pass_asks_the_model_only_about_what_the_checks_leave(
     before = len([r for r in llm.requests if r.purpose == "judge"])
     assert judge.align(more).decided_by_checks == 1
     assert len([r for r in llm.requests if r.purpose == "judge"]) == before
+
+
+def test_a_check_this_alignment_removes_judges_nothing_in_it(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """Resubmitted with feedback that no longer names the term, the check's only sources take
+    it with them; the records must then be put to the model, not settled by the check."""
+    llm = ScriptedLLM(lambda request: FakeLLM().complete(request))
+    judge = make_judge(llm=llm)
+    judge.align(_batch())
+    assert _check_guideline(judge).check.active
+    reworded = [
+        r.model_copy(update={"feedback": "Sloppy work."}) for r in _batch() if r.id.startswith("f")
+    ]
+    before = sum(1 for r in llm.requests if r.purpose == "judge")
+    report = judge.align(reworded)
+    assert report.records_updated == 10 and report.decided_by_checks == 0
+    assert sum(1 for r in llm.requests if r.purpose == "judge") == before + 10
+    assert not any(g.origin == "check" and "except" in g.text for g in judge.guidelines())
+    assert not any(e.decided_by_checks for e in judge.examples() if e.record_id.startswith("f"))
 
 
 def test_checks_can_be_told_not_to_decide(

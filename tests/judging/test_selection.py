@@ -78,6 +78,18 @@ def test_recorded_verdicts_stand_in_for_probabilities() -> None:
     assert choice.rule == "embedding" and "combined" not in dict(choice.scores)
 
 
+def test_a_verdict_the_checks_gave_is_no_evidence_of_the_model() -> None:
+    # Alignment records the checks' verdict on the records they decide; it always matches the
+    # expert, so read as the model's answer it would credit the model with the checks' work.
+    examples, matrix = _memory(40, lambda i, label: None)
+    by_checks = [
+        e.model_copy(update={"judge_value": e.label, "decided_by_checks": True}) for e in examples
+    ]
+    assert choose_decision(BINARY, by_checks, matrix) is None
+    as_model = [e.model_copy(update={"judge_value": e.label}) for e in examples]
+    assert dict(choose_decision(BINARY, as_model, matrix).scores)["llm"] == 1.0  # type: ignore[union-attr]
+
+
 def test_a_scale_is_chosen_by_concordance() -> None:
     examples, matrix = _memory(40, lambda i, label: {"3": 1.0})
     scored = [e.model_copy(update={"label": "1" if e.label == "Fail" else "5"}) for e in examples]

@@ -19,6 +19,7 @@ from memalign.alignment.learned_checks import (
     follow,
     labelled_with_feedback,
     settled,
+    settled_now,
     uses_checks,
 )
 from memalign.checks import Labelled
@@ -93,16 +94,37 @@ def _binary(spec: JudgeSpec) -> bool:
     return isinstance(spec.output, Labels) and len(spec.output.labels) == 2
 
 
-def _score(engine: JudgeEngine, records: list[Feedback], meter: Meter) -> dict[str, Verdict]:
-    """Judge records under the current memory, each without its own example."""
+def _score(
+    engine: JudgeEngine, records: list[Feedback], meter: Meter, *, by_model: bool = False
+) -> dict[str, Verdict]:
+    """Judge records under the current memory, each without its own example; ``by_model``:
+    the model answers even where the stored checks would decide."""
     if not records:
         return {}
     verdicts = engine.judge_many(
-        [r.case for r in records], exclude=[(r.id,) for r in records], rationale=False
+        [r.case for r in records],
+        exclude=[(r.id,) for r in records],
+        rationale=False,
+        checks_decide=not by_model,
     )
     for verdict in verdicts:
         meter.merge(verdict.usage)
     return {r.id: v for r, v in zip(records, verdicts, strict=True)}
+
+
+def _agreement(
+    spec: JudgeSpec, incoming: list[Feedback], judged: dict[str, Value | None]
+) -> dict[str, bool | None]:
+    """Whether the judge's verdict on each record agrees with its expert (None: unknown)."""
+    agreement: dict[str, bool | None] = {}
+    for record in incoming:
+        value = judged.get(record.id)
+        agreement[record.id] = (
+            agrees(spec.output, value, record.label)
+            if value is not None and record.label is not None
+            else None
+        )
+    return agreement
 
 
 def _calibrate(
@@ -184,34 +206,6 @@ def align(
         }
         to_judge = [r for r in incoming if detect and r.verdict is None and r.label is not None]
 
-        # Checks follow all labelled records as they will be after this batch. Mining needs
-        # no model, so it runs first: a record the checks decide is judged by them, as the
-        # judge will judge it, and costs no model call (design/checks.md).
-        labelled: list[Labelled] = []
-        named: list[str] = []
-        by_checks: dict[str, str] = {}
-        if uses_checks(spec):
-            replaced = set(changed)
-            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in replaced]
-            labelled, named = labelled_with_feedback([*kept, *incoming], spec)
-            if to_judge:
-                stored_guidelines = engine.store.guidelines(row.judge_id)
-                by_checks = settled(spec, stored_guidelines, labelled, incoming, named, to_judge)
-        scored = _score(engine, [r for r in to_judge if r.id not in by_checks], meter)
-        judged.update(by_checks)
-        judged.update({rid: verdict.value for rid, verdict in scored.items()})
-        probs = {rid: v.probabilities for rid, v in scored.items() if v.probabilities}
-        agreement: dict[str, bool | None] = {}
-        for record in incoming:
-            value = judged.get(record.id)
-            agreement[record.id] = (
-                agrees(spec.output, value, record.label)
-                if value is not None and record.label is not None
-                else None
-            )
-        report.disagreements = sum(1 for a in agreement.values() if a is False)
-        report.decided_by_checks = len(by_checks)
-
         # An overwritten record takes what was derived from its old content with it.
         removal = plan_removal(
             engine.store,
@@ -229,6 +223,26 @@ def align(
         ]
         rewritten = {g.id: (g, v) for g, v in removal.rewrite}
         existing = [rewritten.get(g.id, (g, v)) for g, v in existing]
+
+        # Checks follow all labelled records as they will be after this batch. Mining needs
+        # no model, so it runs first: a record the checks decide is judged by them, as the
+        # judge will judge it, and costs no model call (design/checks.md).
+        labelled: list[Labelled] = []
+        named: list[str] = []
+        by_checks: dict[str, str] = {}
+        if uses_checks(spec):
+            replaced = set(changed)
+            kept = [r for r in engine.store.get_records(row.judge_id) if r.id not in replaced]
+            labelled, named = labelled_with_feedback([*kept, *incoming], spec)
+            if to_judge:
+                by_checks = settled(spec, existing, labelled, incoming, named, to_judge)
+        # The stored checks are not asked again: those this batch leaves judged just now.
+        asked = [r for r in to_judge if r.id not in by_checks]
+        scored = _score(engine, asked, meter, by_model=uses_checks(spec))
+        judged.update(by_checks)
+        judged.update({rid: verdict.value for rid, verdict in scored.items()})
+        probs = {rid: v.probabilities for rid, v in scored.items() if v.probabilities}
+        agreement = _agreement(spec, incoming, judged)
 
         # Feedback text always teaches; a bare label only when the judge got it wrong or we
         # don't know (a label the judge already agrees with adds an example, not a rule).
@@ -262,6 +276,24 @@ def align(
             current = [(g, v) for g, v in existing if g.id not in merged.upserts]
             current += list(merged.upserts.values())
             checks = follow(spec, current, merged.proposed, labelled, incoming, named)
+            # Reflection's proposals and consolidation can still change what the checks say
+            # about a record they judged: such records are put to the model after all.
+            final = {g.id: (g, v) for g, v in [*current, *checks.updates]}
+            moved = [
+                r for r in to_judge
+                if r.id in by_checks
+                and settled_now(spec, list(final.values()), r) != by_checks[r.id]
+            ]  # fmt: skip
+            if moved:
+                rescored = _score(engine, moved, meter, by_model=True)
+                for rid, verdict in rescored.items():
+                    del by_checks[rid]
+                    judged[rid] = verdict.value
+                    if verdict.probabilities:
+                        probs[rid] = verdict.probabilities
+                agreement = _agreement(spec, incoming, judged)
+        report.disagreements = sum(1 for a in agreement.values() if a is False)
+        report.decided_by_checks = len(by_checks)
 
         keys = [example_key(r.case, spec) for r in incoming]
         vectors = engine.embedder.embed(keys, meter)
@@ -276,6 +308,7 @@ def align(
                     agree=agreement[r.id],
                     judge_value=judged.get(r.id),
                     judge_probs=probs.get(r.id),
+                    decided_by_checks=r.id in by_checks,
                 ),
                 vector,
             )
@@ -302,7 +335,10 @@ def align(
             ),
         )
         if spec.memory.calibrate and probs and _binary(spec):
-            version = _calibrate(engine, incoming, examples, meter) or version
+            # The model is probed on a record the checks leave to it: a record they decide
+            # would show no probabilities and stop calibration for the whole batch.
+            order = sorted(incoming, key=lambda r: r.id in by_checks)
+            version = _calibrate(engine, order, examples, meter) or version
         if changed:
             # The overwritten content must leave the files too, the saved vector index included.
             engine.episodic.scrub()

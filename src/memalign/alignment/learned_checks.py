@@ -135,11 +135,17 @@ def settled(
     checks = active_checks(latest.values())
     if not checks:
         return {}
-    decided = {
-        record.id: decided_by_checks(checks_fired(checks, record.case, spec.output), spec.output)
-        for record in to_judge
-    }
+    decided = {record.id: _decide(spec, checks, record) for record in to_judge}
     return {rid: value for rid, value in decided.items() if value is not None}
+
+
+def settled_now(spec: JudgeSpec, guidelines: Sequence[Item], record: Feedback) -> str | None:
+    """What the active checks among ``guidelines`` decide about ``record`` (None: nothing)."""
+    return _decide(spec, active_checks(g for g, _ in guidelines), record)
+
+
+def _decide(spec: JudgeSpec, checks: Sequence[Guideline], record: Feedback) -> str | None:
+    return decided_by_checks(checks_fired(checks, record.case, spec.output), spec.output)
 
 
 def adopted(

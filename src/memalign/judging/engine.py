@@ -164,6 +164,7 @@ class JudgeEngine:
         on_done: Callable[[int, Verdict], None] | None = None,
         exclude: Sequence[Sequence[str]] | None = None,
         rationale: bool = True,
+        checks_decide: bool = True,
     ) -> list[Verdict]:
         """Judge cases under one memory snapshot; verdicts come back in input order.
 
@@ -171,7 +172,9 @@ class JudgeEngine:
         judged back to back so the model can reuse the longest possible prompt prefix; the
         examples retrieved to order the batch are the ones each prompt is built from.
         ``exclude`` gives, per case, record ids to leave out of retrieval (e.g. a feedback
-        record's own example when re-scoring it)."""
+        record's own example when re-scoring it). ``checks_decide=False``: the model answers
+        even where the validated checks would decide (alignment has let the checks as it will
+        leave them judge already)."""
         snapshot = self.snapshot()
         items = list(cases)
         skip: list[Sequence[str]] = list(exclude) if exclude is not None else [()] * len(items)
@@ -204,6 +207,7 @@ class JudgeEngine:
                 queries[index],
                 hits[index],
                 rationale=rationale,
+                checks_decide=checks_decide,
             )
             if queries[index] is not None:
                 # The batch embedding, attributed so that per-verdict usage still adds up.
@@ -230,6 +234,7 @@ class JudgeEngine:
         hits: Hits | None = None,
         *,
         rationale: bool = True,
+        checks_decide: bool = True,
     ) -> Verdict:
         key = self.case_hash(case)
         if self.use_cache and not exclude:
@@ -238,7 +243,8 @@ class JudgeEngine:
                 return cached.model_copy(update={"usage": type(cached.usage)()})
         output = self.spec.output
         fired = checks_fired(snapshot.checks, case, output) if snapshot.checks else []
-        decided = decided_by_checks(fired, output) if self.spec.memory.checks_decide else None
+        let_checks = checks_decide and self.spec.memory.checks_decide
+        decided = decided_by_checks(fired, output) if let_checks else None
         if decided is not None:
             verdict = self._by_checks(case, snapshot, fired, decided)
             if self.use_cache and not exclude and rationale:

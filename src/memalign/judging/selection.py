@@ -127,7 +127,10 @@ def choose_decision(
     if not isinstance(output, Labels | Scale | Pairwise):
         return None
     newest = sorted(range(len(examples)), key=lambda i: examples[i].created_at)[-SELECTION_WINDOW:]
-    rows = [i for i in newest if _usable(output, examples[i])]
+    rows = [
+        i for i in newest
+        if _usable(output, examples[i], settled[i] if settled is not None else None)
+    ]  # fmt: skip
     if len(rows) < MIN_ROWS:
         return None
     scopes: list[Scope] = ["all"]
@@ -234,9 +237,12 @@ def _vote(
     return output.labels[0] if vote > 0 else output.labels[1]
 
 
-def _usable(output: OutputType, example: Example) -> bool:
-    """Labelled, with the model's recorded answer; for a pairwise judge, a pair with a winner."""
-    if example.label is None or _model_value(output, example, None) is None:
+def _usable(output: OutputType, example: Example, settled: Value | None = None) -> bool:
+    """Labelled, with the model's recorded answer or a label the checks now settle it with;
+    for a pairwise judge, a pair with a winner."""
+    if example.label is None:
+        return False
+    if _model_value(output, example, None) is None and settled is None:
         return False
     return not isinstance(output, Pairwise) or _canonical(output, example.label) in ("A", "B")
 
@@ -319,7 +325,7 @@ def _model_value(output: OutputType, example: Example, threshold: Threshold | No
     probabilities)."""
     if example.judge_probs:
         return value_from_probs(output, example.judge_probs, threshold)
-    return example.judge_value
+    return None if example.decided_by_checks else example.judge_value
 
 
 def _combined(
