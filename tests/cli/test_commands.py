@@ -88,25 +88,6 @@ def test_align_reports_and_is_incremental(cli: Invoke, judge: str, tmp_path: Pat
     assert table.exit_code == 0 and "unchanged" in table.output
 
 
-def test_align_says_how_many_records_the_checks_judged(
-    cli: Invoke, judge: str, tmp_path: Path
-) -> None:
-    rule = "A bare except: hides every error, so this fails review."
-    rows = [
-        {"id": f"f{i}", "outputs": f"try:\n    run({i})\nexcept: pass", "label": "Fail",
-         "feedback": rule}
-        for i in range(10)
-    ] + [
-        {"id": f"p{i}", "outputs": f"with open(p{i}) as f:\n    read(f)", "label": "Pass",
-         "feedback": "Clean resource handling."}
-        for i in range(10)
-    ]  # fmt: skip
-    file = write_jsonl(tmp_path / "feedback.jsonl", rows)
-    result = cli("align", judge, str(file))
-    assert result.exit_code == 0, result.output
-    assert "20 judged by checks (no model call)" in " ".join(result.output.split())
-
-
 def test_align_shows_the_guidelines_it_dropped(  # type: ignore[no-untyped-def]
     cli: Invoke, judge: str, tmp_path: Path, monkeypatch
 ) -> None:
@@ -287,6 +268,8 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     ]  # fmt: skip
     aligned = cli("align", judge, str(write_jsonl(tmp_path / "f.jsonl", rows)))
     assert aligned.exit_code == 0 and "check [" in aligned.output
+    # The mined check judged the batch at alignment too, with no model call.
+    assert "20 judged by checks (no model call)" in " ".join(aligned.output.split())
     added = _json(cli("guideline", "add", judge, "Never print in library code.", "--check",
                       "print(", "--implies", "fail", "--json").output)  # fmt: skip
     assert added["check"]["label"] == "Fail" and added["check"]["active"] is False
