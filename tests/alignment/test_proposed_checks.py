@@ -157,3 +157,39 @@ def test_the_check_request_counts_as_prompt_wording_only_when_it_was_sent() -> N
     record = Feedback(id="r1", outputs="Done.", label="Fail", feedback="No greeting.")
     assert not echoes_prompt(rule, [record], "distill")
     assert echoes_prompt(rule, [record], "distill", "distill_check")
+
+
+def test_a_record_whose_checks_verdict_a_proposal_overturns_goes_to_the_model(
+    make_judge: Callable[..., Judge],
+) -> None:
+    """The checks judge first, before reflection; a check reflection then proposes can leave
+    a record they settled undecided. That record is put to the model after all, so what
+    alignment records is what the judge will say."""
+    failing = [
+        Feedback(id=f"f{i}", outputs=f"try:\n    print({i})\nexcept: pass", label="Fail",
+                 feedback="A bare except: hides every error.")
+        for i in range(20)
+    ]  # fmt: skip
+    passing = [
+        Feedback(id=f"p{i}", outputs=f"with open(p{i}) as f:\n    read(f)", label="Pass",
+                 feedback="Clean resource handling.")
+        for i in range(19)
+    ]  # fmt: skip
+    # Failing without printing: "no print, so Pass" does not hold, "print, so Fail" does.
+    quiet = [
+        Feedback(id=f"q{i}", outputs=f"try:\n    go({i})\nexcept: log()", label="Fail",
+                 feedback="A bare except: hides every error.")
+        for i in range(3)
+    ]  # fmt: skip
+    # Passes by the mined "'except' missing" check, yet prints: the proposal says Fail.
+    odd = Feedback(id="odd", outputs="with open(q) as f:\n    print(f)", label="Pass",
+                   feedback="Fine for a script.")  # fmt: skip
+    llm = _proposing(r"print\(", "found")
+    judge = make_judge(llm=llm)
+    report = judge.align([*failing, *passing, *quiet, odd])
+    proposal = _rule(judge).check
+    assert proposal is not None and proposal.active and (proposal.fires, proposal.hits) == (21, 20)
+    judged = [r.messages[-1].content for r in llm.requests if r.purpose == "judge"]
+    assert len(judged) == 1 and "print(f)" in judged[0]
+    example = next(e for e in judge.examples() if e.record_id == "odd")
+    assert not example.decided_by_checks and report.decided_by_checks == 42
