@@ -22,9 +22,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from memalign.alignment.learned_checks import labelled_with_feedback, settled
+from memalign.alignment.learned_checks import decided, labelled_with_feedback, settled
 from memalign.judge_spec import JudgeSpec, Labels
-from memalign.judging.decision import active_checks, checks_fired, decided_by_checks
 from memalign.stores import ChangeSet, open_store
 from memalign_bench.curves import shard_order
 from memalign_bench.datasets import DATASETS
@@ -57,16 +56,12 @@ def strip(run: Path, out: Path) -> None:
         store = open_store(db)
         try:
             for row in store.list_judges():
-                checks = active_checks(g for g, _ in store.guidelines(row.judge_id))
                 examples, matrix = store.examples(row.judge_id)
-                records = {r.id: r for r in store.get_records(row.judge_id)}
+                records = store.get_records(row.judge_id)
+                by_checks = decided(row.spec, store.guidelines(row.judge_id), records)
                 updates = []
                 for example, vector in zip(examples, matrix, strict=True):
-                    record = records.get(example.record_id)
-                    if record is None:
-                        continue
-                    fired = checks_fired(checks, record.case, row.spec.output)
-                    value = decided_by_checks(fired, row.spec.output)
+                    value = by_checks.get(example.record_id)
                     if value is None:
                         continue
                     change = {

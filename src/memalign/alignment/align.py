@@ -16,10 +16,10 @@ from memalign.alignment.exclusive import exclusive
 from memalign.alignment.forget import plan_removal
 from memalign.alignment.learned_checks import (
     CheckStep,
+    decided,
     follow,
     labelled_with_feedback,
     settled,
-    settled_now,
     uses_checks,
 )
 from memalign.checks import Labelled
@@ -279,11 +279,8 @@ def align(
             # Reflection's proposals and consolidation can still change what the checks say
             # about a record they judged: such records are put to the model after all.
             final = {g.id: (g, v) for g, v in [*current, *checks.updates]}
-            moved = [
-                r for r in to_judge
-                if r.id in by_checks
-                and settled_now(spec, list(final.values()), r) != by_checks[r.id]
-            ]  # fmt: skip
+            now = decided(spec, list(final.values()), [r for r in to_judge if r.id in by_checks])
+            moved = [r for r in to_judge if r.id in by_checks and now.get(r.id) != by_checks[r.id]]
             if moved:
                 rescored = _score(engine, moved, meter, by_model=True)
                 for rid, verdict in rescored.items():

@@ -131,21 +131,23 @@ def settled(
     if not spec.memory.checks_decide:
         return {}
     step = follow(spec, current, {}, labelled, batch, named)
-    latest = {g.id: g for g, _ in [*current, *step.updates]}
-    checks = active_checks(latest.values())
+    latest = {g.id: (g, v) for g, v in [*current, *step.updates]}
+    return decided(spec, list(latest.values()), to_judge)
+
+
+def decided(
+    spec: JudgeSpec, guidelines: Sequence[Item], records: Sequence[Feedback]
+) -> dict[str, str]:
+    """What the active checks among ``guidelines`` decide, by record id (records they leave
+    undecided are absent)."""
+    checks = active_checks(g for g, _ in guidelines)
     if not checks:
         return {}
-    decided = {record.id: _decide(spec, checks, record) for record in to_judge}
-    return {rid: value for rid, value in decided.items() if value is not None}
-
-
-def settled_now(spec: JudgeSpec, guidelines: Sequence[Item], record: Feedback) -> str | None:
-    """What the active checks among ``guidelines`` decide about ``record`` (None: nothing)."""
-    return _decide(spec, active_checks(g for g, _ in guidelines), record)
-
-
-def _decide(spec: JudgeSpec, checks: Sequence[Guideline], record: Feedback) -> str | None:
-    return decided_by_checks(checks_fired(checks, record.case, spec.output), spec.output)
+    verdicts = {
+        r.id: decided_by_checks(checks_fired(checks, r.case, spec.output), spec.output)
+        for r in records
+    }
+    return {rid: value for rid, value in verdicts.items() if value is not None}
 
 
 def adopted(
