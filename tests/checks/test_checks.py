@@ -14,6 +14,7 @@ from memalign.checks import (
     match,
     mine_checks,
     parse_condition,
+    shortfall,
     spell_condition,
     validate,
     wilson_lower_bound,
@@ -53,6 +54,21 @@ def test_validation_needs_support_and_a_lower_bound_not_just_precision() -> None
     )
     assert refuted.fires == 16 and not refuted.active
     assert "not active" in explain(refuted) and "10 of 16" in explain(refuted)
+
+
+def test_an_inactive_check_says_what_holds_it_back() -> None:
+    check = Check(term="except:", label="Fail")
+    assert shortfall(validate(check, _labelled(10, 10), 0.75), 0.75) is None
+    rare = validate(check, _labelled(2, 10), 0.75)
+    assert shortfall(rare, 0.75) == "it fires on 2 labelled record(s); it needs 3 or more"
+    few = shortfall(validate(check, _labelled(5, 10), 0.75), 0.75)
+    # 5 of 5: a bound of 0.65; 9 of 9 reaches 0.77, so four more agreeing records.
+    assert few is not None and "5 of 5 agree, a 95% lower bound of 0.65" in few
+    assert "about 4 more agreeing record(s)" in few
+    assert wilson_lower_bound(8, 8) < 0.75 <= wilson_lower_bound(9, 9)
+    mixed = [*_labelled(10, 10), *[(Case(outputs="except: ok"), "Pass")] * 6]
+    refuted = shortfall(validate(check, mixed, 0.75), 0.75)
+    assert refuted is not None and "10 of 16 agree" in refuted and "more" not in refuted
 
 
 def test_a_check_that_only_restates_the_base_rate_is_not_active() -> None:

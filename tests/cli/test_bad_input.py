@@ -106,3 +106,77 @@ def test_eval_needs_labels_and_pairwise_needs_two_responses(cli: Invoke, tmp_pat
     unlabelled = write_jsonl(tmp_path / "u.jsonl", [{"id": "p", "outputs": {"A": "x", "B": "y"}}])
     result = cli("eval", "pw", str(unlabelled))
     assert result.exit_code == 2 and "missing label" in result.stderr
+
+
+def test_no_overwrite_names_the_record_where_the_file_has_it(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "good.jsonl", FEEDBACK)))
+    before = _memory_version(cli, judge)
+    changed = [FEEDBACK[1], {**FEEDBACK[0], "feedback": "Another reason."}]
+    result = cli("align", judge, str(write_jsonl(tmp_path / "again.jsonl", changed)),
+                 "--no-overwrite")  # fmt: skip
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert "again.jsonl:2, record 'r1', field 'id'" in message
+    assert "omit --no-overwrite" in message and "nothing was changed" in message
+    assert _memory_version(cli, judge) == before
+
+
+def test_forget_refuses_an_unknown_id_before_forgetting_anything(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "good.jsonl", FEEDBACK)))
+    before = _memory_version(cli, judge)
+    result = cli("forget", judge, "--id", "r1", "--id", "nope", "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert "not in memory: nope; nothing was forgotten" in error["message"]
+    assert error["field"] == "--id"
+    assert _memory_version(cli, judge) == before
+    # A repeated deletion request: forget what is stored, list the rest, succeed.
+    done = cli("forget", judge, "--id", "r1", "--id", "nope", "--missing-ok", "--json")
+    report = json.loads(done.stdout)
+    assert done.exit_code == 0 and report["records_removed"] == ["r1"]
+    assert report["records_not_found"] == ["nope"]
+
+
+def test_export_names_a_missing_folder_and_import_refuses_a_cut_file(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cli("align", judge, str(write_jsonl(tmp_path / "good.jsonl", FEEDBACK)))
+    missing = cli("export", judge, str(tmp_path / "no" / "out.jsonl"))
+    message = " ".join(missing.stderr.split())
+    assert missing.exit_code == 2 and "field 'file'" in message and "does not exist" in message
+    assert ".tmp" not in message
+    full = tmp_path / "full.jsonl"
+    assert cli("export", judge, str(full)).exit_code == 0
+    lines = full.read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:-1]))  # the last line lost, as a copy cut short loses it
+    result = cli("import", str(cut), "--name", "copy")
+    assert result.exit_code == 2
+    assert "field 'counts'" in result.stderr and "cut short" in result.stderr
+    listed = json.loads(cli("judge", "list", "--json").stdout)["judges"]
+    assert "copy" not in [j["name"] for j in listed]
+
+
+def test_a_mistyped_map_names_the_missing_column(cli: Invoke, judge: str, tmp_path: Path) -> None:
+    rows = [{"ticket": "t1", "outputs": "o", "label": "Pass", "feedback": "Fine."}]
+    result = cli("align", judge, str(write_jsonl(tmp_path / "m.jsonl", rows)), "--map", "id=tickt")
+    message = " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert "no column 'tickt' (from --map id=tickt)" in message and "ticket" in message
+
+
+def test_a_label_the_judge_refuses_names_implies(cli: Invoke, judge: str) -> None:
+    result = cli("guideline", "add", judge, "x", "--check", "y", "--implies", "Maybe")
+    assert result.exit_code == 2 and "field '--implies'" in result.stderr
+
+
+def test_a_store_in_a_missing_folder_is_refused_not_made(cli: Invoke, tmp_path: Path) -> None:
+    store = tmp_path / "typo" / "store.db"
+    result = cli("judge", "create", "j", "--output", "binary", "--instructions", "x",
+                 "--model", "fake", "--store", str(store), store_arg=False)  # fmt: skip
+    assert result.exit_code == 2 and "field '--store'" in result.stderr
+    assert "does not exist" in result.stderr and not (tmp_path / "typo").exists()

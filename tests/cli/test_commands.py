@@ -270,6 +270,7 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     assert aligned.exit_code == 0 and "check [" in aligned.output
     # The mined check judged the batch at alignment too, with no model call.
     assert "20 judged by checks (no model call)" in " ".join(aligned.output.split())
+    assert "│20│20│0│0│0│" in "".join(aligned.output.split())  # records read, added, …
     added = _json(cli("guideline", "add", judge, "Never print in library code.", "--check",
                       "print(", "--implies", "fail", "--json").output)  # fmt: skip
     assert added["check"]["label"] == "Fail" and added["check"]["active"] is False
@@ -279,6 +280,13 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     # The table wraps cells: compare without its borders and whitespace.
     shown = "".join(cli("memory", judge).output.replace("│", "").split())
     assert "checknotactive" in shown and "labelledexamplesagree" in shown
+    # Why it waits: print( is in none of the 20 records.
+    assert "notactiveyet:itfireson0labelledrecord(s);itneeds3ormore" in shown
+    # Adding it says the check's own state, not only the guideline's.
+    said = " ".join(cli("guideline", "add", judge, "No pprint.", "--check", "pprint",
+                        "--implies", "fail").output.split())  # fmt: skip
+    assert "(guideline active)" in said and "check: Fail when 'pprint' is in" in said
+    assert "not active yet: it fires on 0" in said
     cases = write_jsonl(tmp_path / "c.jsonl", [{"id": "c", "outputs": "try: x()\nexcept: y()"}])
     verdict = json.loads(cli("run", judge, str(cases)).stdout.splitlines()[0])
     assert verdict["decision"] == "checks" and verdict["checks"][0]["span"] is not None

@@ -59,3 +59,27 @@ def test_import_checks_the_whole_file_before_writing(tmp_path: Path) -> None:
     assert info.value.field == "id"
     with pytest.raises(InputError, match="cannot read"):
         import_judge(target, tmp_path / "missing.jsonl")
+
+
+def test_an_export_counts_its_lines_and_one_without_counts_still_imports(tmp_path: Path) -> None:
+    source = Judge.create(
+        open_store(tmp_path / "a.db"), SPEC, llm=FakeLLM(), embedder=HashEmbedder()
+    )
+    source.align(feedback_batch())
+    path = tmp_path / "export.jsonl"
+    source.export(path)
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["counts"] == {"record": 3, "guideline": 2, "example": 3}
+    # A file written before the header carried counts imports as it did.
+    del header["counts"]
+    older = tmp_path / "older.jsonl"
+    older.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    assert import_judge(open_store(tmp_path / "b.db"), older).spec.name == "j"
+    # One example line gone from a counted file: refused, nothing created.
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:-1]) + "\n")
+    store = open_store(tmp_path / "c.db")
+    with pytest.raises(InputError, match="counts 3 example line") as info:
+        import_judge(store, cut)
+    assert info.value.field == "counts" and store.list_judges() == []

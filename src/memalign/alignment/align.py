@@ -178,8 +178,9 @@ def align(
             shown = ", ".join(repr(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
             raise InputError(
                 f"{len(changed)} id(s) already stored with other content: {shown}; "
-                "nothing was changed (drop the refusal to replace them, or use new ids)",
+                "nothing was changed (use new ids, or let them replace the stored records)",
                 field="id",
+                record_id=changed[0],
             )
         report = AlignmentReport(
             judge=spec.name,

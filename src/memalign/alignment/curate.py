@@ -88,13 +88,13 @@ def _validated(engine: JudgeEngine, check: Check) -> Check:
         if label not in pairs.LABELS:
             raise InputError(
                 f"a pairwise judge's check implies wins or loses, not {check.label!r}",
-                field="check",
+                field="check.label",
             )
     else:
         try:
             label = str(spec.output.coerce(check.label))
         except LabelError as exc:
-            raise InputError(exc.reason, field="check") from None
+            raise InputError(exc.reason, field="check.label") from None
     labelled = labelled_cases(engine.store.get_records(engine.judge_id), spec)
     return validate(
         check.model_copy(update={"label": label}), labelled, spec.memory.check_min_bound

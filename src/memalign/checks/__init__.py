@@ -23,6 +23,7 @@ from memalign.checks.validation import (
     adopt,
     lower_bound,
     revalidate,
+    shortfall,
     validate,
     wilson_lower_bound,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "pruned",
     "revalidate",
     "scoped_text",
+    "shortfall",
     "spell_condition",
     "spelled_check",
     "validate",

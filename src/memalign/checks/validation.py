@@ -50,6 +50,32 @@ def holds_up(hits: int, fires: int, base_rate: float, min_bound: float) -> bool:
     return bound >= min_bound and bound > base_rate
 
 
+def shortfall(check: Check, min_bound: float) -> str | None:
+    """Why an inactive check does not act yet, in plain words with what would change it; None
+    when it is active. (It may also be held back by its label's base rate: a check implying the
+    label most records carry must do better than that share.)"""
+    if check.active:
+        return None
+    if check.fires < MIN_SUPPORT:
+        return f"it fires on {check.fires} labelled record(s); it needs {MIN_SUPPORT} or more"
+    bound = wilson_lower_bound(check.hits, check.fires)
+    if bound < min_bound and check.hits == check.fires:
+        more = 0
+        while wilson_lower_bound(check.hits + more, check.fires + more) < min_bound:
+            more += 1
+        return (
+            f"{check.hits} of {check.fires} agree, a 95% lower bound of {bound:.2f} on its "
+            f"precision against the judge's {min_bound:.2f}: about {more} more agreeing "
+            "record(s) would make it act"
+        )
+    if bound < min_bound:
+        return (
+            f"{check.hits} of {check.fires} agree, a 95% lower bound of {bound:.2f} on its "
+            f"precision against the judge's {min_bound:.2f}"
+        )
+    return "it implies the label most records carry, and does no better than that share"
+
+
 def base_rates(labelled: Sequence[Labelled]) -> dict[str, float]:
     """Each label's share of all the labelled records."""
     counts = Counter(label for _, label in labelled)

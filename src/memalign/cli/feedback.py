@@ -64,8 +64,14 @@ def render_report(report: AlignmentReport) -> None:
         "disagreements",
         title=f"aligned {report.judge} → memory v{report.memory_version}",
     )
+    read = (
+        report.records_added
+        + report.records_updated
+        + report.records_unchanged
+        + report.records_rejected
+    )
     table.add_row(
-        "",
+        str(read),
         str(report.records_added),
         str(report.records_updated),
         str(report.records_unchanged),
@@ -181,12 +187,22 @@ def align(
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
     )
-    with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
-        report = judge.align(
-            [row.record for row in rows],
-            detect_disagreements=detect,
-            on_existing="replace" if overwrite else "refuse",
-        )
+    try:
+        with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
+            report = judge.align(
+                [row.record for row in rows],
+                detect_disagreements=detect,
+                on_existing="replace" if overwrite else "refuse",
+            )
+    except InputError as exc:
+        if overwrite or exc.record_id is None:
+            raise
+        # The refusal --no-overwrite asked for: point at the first such record in the file.
+        line = next((row.line for row in rows if row.record.id == exc.record_id), None)
+        reason = exc.reason.replace("let them replace the stored records", "omit --no-overwrite")
+        raise InputError(
+            reason, file=str(file), line=line, field="id", record_id=exc.record_id
+        ) from None
     emit(report, as_json, lambda: render_report(report))
 
 

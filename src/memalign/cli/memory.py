@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ import numpy.typing as npt
 import typer
 from rich.table import Table
 
-from memalign.checks import explain
+from memalign.checks import explain, shortfall
 from memalign.cli.check_options import (
     AbsentOpt,
     CheckOpt,
@@ -42,6 +43,7 @@ from memalign.cli.common import (
 from memalign.embedders import EmbeddingClient
 from memalign.errors import InputError
 from memalign.io.transfer import export_judge, import_judge
+from memalign.judge import Judge
 from memalign.judging import DecisionChoice, fit_decision
 from memalign.models import get_embedder
 from memalign.records import ForgetReport, Guideline
@@ -103,6 +105,9 @@ def memory(
             text = g.text
             if g.check is not None and g.origin != "check":
                 text += f"\ncheck: {explain(g.check)}"
+            why = None if g.check is None else shortfall(g.check, row.spec.memory.check_min_bound)
+            if why is not None:
+                text += f"\nnot active yet: {why}"
             table.add_row(g.id, status, text, ", ".join(g.sources))
         console.print(table)
         if choice is not None:
@@ -143,16 +148,35 @@ def _choice(opened: MemoryStore, row: JudgeRow) -> DecisionChoice | None:
     return fit_decision(row.spec, opened, row.judge_id, embed).choice
 
 
-def _show(guideline: Guideline, as_json: bool, verb: str) -> None:
-    emit(
-        guideline,
-        as_json,
-        lambda: console.print(
-            f"{verb} [{guideline.id}] {guideline.text} ({guideline.status})",
+def _show(judge: Judge, guideline: Guideline, as_json: bool, verb: str) -> None:
+    min_bound = judge.spec.memory.check_min_bound
+
+    def render() -> None:
+        console.print(
+            f"{verb} [{guideline.id}] {guideline.text} (guideline {guideline.status}"
+            + (", pinned" if guideline.pinned else "")
+            + ")",
             highlight=False,
             markup=False,
-        ),
-    )
+        )
+        check = guideline.check
+        if check is not None:
+            why = shortfall(check, min_bound)
+            state = "active" if why is None else f"not active yet: {why}"
+            console.print(f"check: {explain(check)}; {state}", highlight=False, markup=False)
+
+    emit(guideline, as_json, render)
+
+
+@contextmanager
+def _implies_named() -> Iterator[None]:
+    """A check's label the judge refuses is what --implies said: name the option."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field != "check.label":
+            raise
+        raise InputError(exc.reason, field="--implies") from None
 
 
 @guideline_app.command("add")
@@ -193,7 +217,9 @@ def add(
         within=within,
     )
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.add_guideline(text, pinned=pin, check=built), as_json, "added")
+    with _implies_named():
+        added = judge.add_guideline(text, pinned=pin, check=built)
+    _show(judge, added, as_json, "added")
 
 
 @guideline_app.command("check")
@@ -235,7 +261,9 @@ def set_check(
         raise InputError("give either --check TERM --implies LABEL or --remove", field="--check")
     judge = open_judge(store_for(store), name, "fake")
     verb = "removed the check of" if remove else "set the check of"
-    _show(judge.set_check(guideline_id, built), as_json, verb)
+    with _implies_named():
+        changed = judge.set_check(guideline_id, built)
+    _show(judge, changed, as_json, verb)
 
 
 @guideline_app.command("edit")
@@ -249,7 +277,7 @@ def edit(
 ) -> None:
     """Reword a guideline."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.edit_guideline(guideline_id, text), as_json, "edited")
+    _show(judge, judge.edit_guideline(guideline_id, text), as_json, "edited")
 
 
 @guideline_app.command("pin")
@@ -265,7 +293,12 @@ def pin(
 ) -> None:
     """Pin a guideline: always used, never reworded by consolidation."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.pin_guideline(guideline_id, not unpin), as_json, "unpinned" if unpin else "pinned")
+    _show(
+        judge,
+        judge.pin_guideline(guideline_id, not unpin),
+        as_json,
+        "unpinned" if unpin else "pinned",
+    )
 
 
 @guideline_app.command("retire")
@@ -275,7 +308,7 @@ def retire(
 ) -> None:
     """Stop using a guideline (kept for the record)."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.retire_guideline(guideline_id), as_json, "retired")
+    _show(judge, judge.retire_guideline(guideline_id), as_json, "retired")
 
 
 @guideline_app.command("approve")
@@ -285,7 +318,7 @@ def approve(
 ) -> None:
     """Activate a pending (or retired) guideline."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge.approve_guideline(guideline_id), as_json, "approved")
+    _show(judge, judge.approve_guideline(guideline_id), as_json, "approved")
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -311,12 +344,30 @@ def forget(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")
     ] = False,
+    missing_ok: Annotated[
+        bool,
+        typer.Option(
+            "--missing-ok",
+            help="Forget the --id records that are stored and only list the others (a repeated "
+            "deletion request); without it, an --id not in memory forgets nothing and exits 2.",
+        ),
+    ] = False,
     model: ModelOpt = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete records and everything derived from them (examples, guidelines, caches)."""
     judge = open_judge(store_for(store), name, model)
+    if ids and not missing_ok:
+        # A mistyped id must not read as a deletion done: refuse before anything is removed.
+        stored = judge.store.record_hashes(judge.judge_id, sorted(set(ids)))
+        missing = [i for i in dict.fromkeys(ids) if i not in stored]
+        if missing:
+            raise InputError(
+                f"not in memory: {', '.join(missing)}; nothing was forgotten (check the ids, "
+                "or pass --missing-ok to forget the others)",
+                field="--id",
+            )
     report: ForgetReport = judge.forget(
         ids,
         annotator=annotator,

@@ -175,17 +175,7 @@ def read_records(
         def fail(message: str, name: str, kind: type[InputError] = InputError) -> InputError:
             return kind(message, file=str(path), line=line, field=mapping.get(name, name))  # noqa: B023
 
-        for column in raw:
-            if column not in known:
-                # A typo of a known field would silently drop that field: say so instead.
-                close = difflib.get_close_matches(str(column), sorted(known), n=1, cutoff=0.75)
-                if close:
-                    raise InputError(
-                        f"unknown field (did you mean {close[0]!r}?)",
-                        file=str(path),
-                        line=line,
-                        field=str(column),
-                    )
+        # First: a mistyped --map would otherwise read as the file's column being the typo.
         for name, column in (field_map or {}).items():
             if column not in raw:
                 # An explicit mapping names where a field is: a column that is not there would
@@ -197,6 +187,17 @@ def read_records(
                     line=line,
                     field=column,
                 )
+        for column in raw:
+            if column not in known:
+                # A typo of a known field would silently drop that field: say so instead.
+                close = difflib.get_close_matches(str(column), sorted(known), n=1, cutoff=0.75)
+                if close:
+                    raise InputError(
+                        f"unknown field (did you mean {close[0]!r}?)",
+                        file=str(path),
+                        line=line,
+                        field=str(column),
+                    )
         data = {name: raw.get(column) for name, column in mapping.items()}
         if all(data[name] is None for name in CASE_FIELDS):
             # Nothing to judge: most often the file names its columns otherwise.

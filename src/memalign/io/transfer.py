@@ -22,6 +22,8 @@ from memalign.records import Example, Feedback, Guideline
 from memalign.stores import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore
 
 FORMAT = "memalign.memory/1"
+# The header counts these lines (files written before the counts were added have none).
+_COUNTED = ("record", "guideline", "example")
 
 
 def _floats(vector: Vector) -> list[float]:
@@ -30,15 +32,22 @@ def _floats(vector: Vector) -> list[float]:
 
 def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEFAULT_TENANT) -> int:
     """Write the judge to ``path``; returns the number of lines written."""
+    if not path.parent.is_dir():
+        raise InputError(
+            f"folder {str(path.parent)!r} does not exist", file=str(path), field="file"
+        )
+    if path.is_dir():
+        raise InputError(
+            "is a directory; the export is written to a file", file=str(path), field="file"
+        )
     row = store.get_judge(name, tenant=tenant)
-    lines: list[dict[str, Any]] = [
-        {
-            "type": "judge",
-            "format": FORMAT,
-            "memory_version": row.version,
-            "spec": row.spec.to_dict(),
-        }
-    ]
+    header: dict[str, Any] = {
+        "type": "judge",
+        "format": FORMAT,
+        "memory_version": row.version,
+        "spec": row.spec.to_dict(),
+    }
+    lines: list[dict[str, Any]] = [header]
     lines += [
         {"type": "record", "record": r.model_dump(mode="json")}
         for r in store.get_records(row.judge_id)
@@ -60,6 +69,8 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
                 "vector": _floats(vector),
             }
         )
+    # What the file holds, so an import can tell a file cut short from a small memory.
+    header["counts"] = {kind: sum(1 for line in lines if line["type"] == kind) for kind in _COUNTED}
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for line in lines:
@@ -70,7 +81,7 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
 
 # The keys each kind of line may have: anything else means the file is not what it claims.
 _KEYS = {
-    "judge": {"type", "format", "memory_version", "spec"},
+    "judge": {"type", "format", "memory_version", "spec", "counts"},
     "record": {"type", "record"},
     "guideline": {"type", "guideline", "vector"},
     "example": {"type", "example", "vector"},
@@ -98,6 +109,30 @@ def _first(lines: dict[tuple[str, str], int], kind: str, key: str, number: int, 
             f"duplicate {kind} {key!r} (first on line {lines[kind, key]})", field=field
         )
     lines[kind, key] = number
+
+
+def _check_complete(counts: Any, changes: ChangeSet, file: str) -> None:
+    """A file that holds fewer (or more) lines than its header counts was cut short or
+    edited: refused, where it would otherwise import as a judge missing part of its memory."""
+    if counts is None:
+        return
+    found = {
+        "record": len(changes.upsert_records),
+        "guideline": len(changes.upsert_guidelines),
+        "example": len(changes.upsert_examples),
+    }
+    if not isinstance(counts, dict) or set(counts) != set(_COUNTED):
+        raise InputError(
+            f"counts must name {', '.join(_COUNTED)}", file=file, line=1, field="counts"
+        )
+    for kind in _COUNTED:
+        if counts[kind] != found[kind]:
+            raise InputError(
+                f"the header counts {counts[kind]} {kind} line(s), the file holds {found[kind]}: "
+                "it was cut short or edited; export the judge again",
+                file=file,
+                field="counts",
+            )
 
 
 def _check_consistent(changes: ChangeSet, lines: dict[tuple[str, str], int], file: str) -> None:
@@ -148,6 +183,7 @@ def import_judge(
     """Create a judge from an export. The file is read and checked in full before anything is
     written, and the memory lands in one transaction."""
     spec: JudgeSpec | None = None
+    counts: Any = None
     changes = ChangeSet(operation="import")
     lines: dict[tuple[str, str], int] = {}  # (kind, id) → line, for located consistency errors
     for number, line in json_lines(path):
@@ -160,6 +196,7 @@ def import_judge(
                 if kind != "judge" or line.get("format") != FORMAT:
                     raise InputError(f"first line must be a {FORMAT} judge header", field="type")
                 spec = JudgeSpec.from_dict(line["spec"])
+                counts = line.get("counts")
             elif kind == "record":
                 record = Feedback.model_validate(line["record"])
                 _first(lines, "record", record.id, number, "record.id")
@@ -184,6 +221,7 @@ def import_judge(
             raise exc.located(file=str(path), line=number) from None
     if spec is None:
         raise InputError("empty export file", file=str(path))
+    _check_complete(counts, changes, str(path))
     _check_consistent(changes, lines, str(path))
     if name is not None:
         spec = JudgeSpec.from_dict({**spec.to_dict(), "name": name})
