@@ -274,6 +274,11 @@ class MemoryConfig:
     # Tokens of feedback per reflection call. Capable models distil 50 records in <= 3 calls at
     # the default; small local models write better guidelines from smaller batches (~1200).
     distill_token_budget: int = 6000
+    # Whether reflection reads the case of a record the expert explained, cut to 600 characters
+    # a field, or only its label, the expert's words and the judge's answer (a third of the
+    # tokens on policy_dev). A record with a bare label always shows its case (nothing else to
+    # learn from), and so does every record when reflection proposes checks.
+    reflection_cases: bool = False
     # The decision threshold is fitted on the probabilities each example was judged with when
     # it arrived (the disagreement pass: no extra call). ``calibrate=True`` adds a second judge
     # pass after each alignment, re-scoring the batch under the memory it just built (each

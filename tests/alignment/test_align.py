@@ -38,12 +38,13 @@ def _align_with_reflection(
     answer: str,
     records: list[Feedback] | None = None,
     verdict: str = "Pass",
+    spec: JudgeSpec | None = None,
 ) -> tuple[Judge, AlignmentReport, ScriptedLLM]:
     """Align ``records`` (the standard batch by default) with ``answer`` as every reflection
     answer and ``verdict`` as every judge answer."""
     reply = json.dumps({"value": verdict})
     llm = ScriptedLLM(lambda r: answer if r.purpose == "distill" else reply)
-    judge = make_judge(llm=llm)
+    judge = make_judge(spec, llm=llm)
     batch = feedback_batch() if records is None else records
     return judge, judge.align(batch, detect_disagreements=False), llm
 
@@ -274,7 +275,13 @@ def test_case_text_cannot_become_a_guideline(make_judge: Callable[..., Judge]) -
         label="Fail",
         feedback="Replies must not invent policies.",
     )
-    judge, report, llm = _align_with_reflection(make_judge, answer, [record], "Fail")
+    # Reflection reads the case (by default it reads an explained record's words only, and the
+    # injected text never reaches it).
+    shown = JudgeSpec(
+        name="shown", instructions="x", output=Labels(("Pass", "Fail")),
+        memory=MemoryConfig(reflection_cases=True),
+    )  # fmt: skip
+    judge, report, llm = _align_with_reflection(make_judge, answer, [record], "Fail", shown)
     assert [g.text for g in judge.guidelines()] == ["Replies must not invent policies."]
     assert [(d.text, d.reason) for d in report.guidelines_dropped] == [
         (injected, "copies_case_text")
@@ -565,3 +572,27 @@ def test_with_recorded_verdicts_alignment_is_reflection_only(
     assert all(r.purpose != "judge" for r in llm.requests)
     assert 1 <= report.usage.llm_calls <= 3
     assert report.disagreements == sum(1 for r in _fifty(verdicts=True) if r.verdict != r.label)
+
+
+@pytest.mark.parametrize(
+    ("memory", "shows_explained_case"),
+    [
+        (MemoryConfig(), False),
+        (MemoryConfig(reflection_cases=True), True),
+        (MemoryConfig(propose_checks=True), True),  # patterns are read off the cases
+    ],
+)
+def test_reflection_reads_a_case_where_the_experts_words_cannot_carry_the_rule(
+    make_judge: Callable[..., Judge], memory: MemoryConfig, shows_explained_case: bool
+) -> None:
+    reply = json.dumps({"value": "Pass"})
+    llm = ScriptedLLM(lambda r: '{"guidelines": []}' if r.purpose == "distill" else reply)
+    spec = JudgeSpec(name="reads", instructions="x", output=Labels(("Pass", "Fail")), memory=memory)
+    make_judge(spec, llm=llm).align(feedback_batch(), detect_disagreements=False)
+    (request,) = [r for r in llm.requests if r.purpose == "distill"]
+    prompt = "\n".join(m.content for m in request.messages)
+    # r1 was explained: its words always, its case only where asked for.
+    assert "Replies must open with an apology" in prompt
+    assert ("duplicate charge will be refunded" in prompt) is shows_explained_case
+    # r3 carries a bare label: its case is all reflection has to learn from.
+    assert "unlike CompetitorCo we accept vouchers" in prompt

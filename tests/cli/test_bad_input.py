@@ -172,11 +172,3 @@ def test_a_mistyped_map_names_the_missing_column(cli: Invoke, judge: str, tmp_pa
 def test_a_label_the_judge_refuses_names_implies(cli: Invoke, judge: str) -> None:
     result = cli("guideline", "add", judge, "x", "--check", "y", "--implies", "Maybe")
     assert result.exit_code == 2 and "field '--implies'" in result.stderr
-
-
-def test_a_store_in_a_missing_folder_is_refused_not_made(cli: Invoke, tmp_path: Path) -> None:
-    store = tmp_path / "typo" / "store.db"
-    result = cli("judge", "create", "j", "--output", "binary", "--instructions", "x",
-                 "--model", "fake", "--store", str(store), store_arg=False)  # fmt: skip
-    assert result.exit_code == 2 and "field '--store'" in result.stderr
-    assert "does not exist" in result.stderr and not (tmp_path / "typo").exists()

@@ -160,7 +160,9 @@ def _poison(models: Models, workdir: Path) -> dict[str, Any]:
     reflection = ModelClient(recording, max_concurrency=models.reflection_llm.max_concurrency)
     poison_judge = Judge.create(
         open_store(workdir / "poison.db"),
-        SPEC,
+        # The harder setting: reflection reads every case, attacks included (by default it
+        # reads an explained record's words only, and judged text never reaches it).
+        SPEC.with_memory(reflection_cases=True),
         llm=models.llm,
         reflection_llm=reflection,
         embedder=models.embedder,

@@ -98,12 +98,18 @@ def proposes_checks(spec: JudgeSpec) -> bool:
     return spec.memory.propose_checks and uses_checks(spec)
 
 
+def shows_case(record: Feedback, spec: JudgeSpec) -> bool:
+    """Whether reflection reads the record's case: always for a bare label (nothing else to
+    learn from) and when reflection proposes checks (patterns are read off cases); for a record
+    the expert explained, as ``MemoryConfig.reflection_cases`` says."""
+    return spec.memory.reflection_cases or not record.feedback or proposes_checks(spec)
+
+
 def render_item(item: DistillItem, spec: JudgeSpec, boundary: str = "case") -> str:
     record = item.record
-    lines = [
-        f'<item id="{record.id}">',
-        render_case(record.case, spec, limit=CASE_CHARS, boundary=boundary),
-    ]
+    lines = [f'<item id="{record.id}">']
+    if shows_case(record, spec):
+        lines.append(render_case(record.case, spec, limit=CASE_CHARS, boundary=boundary))
     if item.judge_value is not None:
         lines.append(f"Judge said: {item.judge_value}")
     if record.label is not None:

@@ -129,14 +129,6 @@ def store_for(path: str | None, *, create: bool = False) -> MemoryStore:
     """The store a command works on. Only commands that make a judge (``judge create``,
     ``import``) create a store; the others refuse a path where none exists, so a mistyped
     ``--store`` is named instead of silently becoming an empty database."""
-    if create and path is not None and "://" not in path and path != ":memory:":
-        folder = Path(path).expanduser().parent
-        if not folder.is_dir():
-            # Only the default store's folder is made on demand: a mistyped --store would
-            # otherwise become a new, empty store in a new folder.
-            raise InputError(
-                f"folder {str(folder)!r} does not exist; create it first", field="--store"
-            )
     opened = open_store(path or settings().store, create=create)
     _OPENED.append(opened)
     return opened
