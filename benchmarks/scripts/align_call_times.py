@@ -1,11 +1,16 @@
 """Where one alignment's time goes, call by call, with and without the checks judging first
-(design/checks.md, "The checks judge first"): the same 50 records (the baselines' seed-0
+(design/checks.md, "The checks judge first") and with reflection reading the cases or only the
+experts' words (``MemoryConfig.reflection_cases``): the same 50 records (the baselines' seed-0
 shard order; ``--records`` for fewer) aligned into fresh stores one after the other, in one
 process, against one local model served as the baselines serve it; each model call timed and
 summed by purpose.
 
     python benchmarks/scripts/align_call_times.py [--dataset code_review_python] \
-      [--model local:0.5b] [--modes checks-first,model-only] [--data ../shared/datasets]
+      [--model local:0.5b] [--modes checks-first,reflection-cases,model-only] \
+      [--data ../shared/datasets]
+
+"checks-first" is the product's default; "reflection-cases" is it with reflection also reading
+each explained record's case; "model-only" has the model judge every record first.
 """
 
 from __future__ import annotations
@@ -63,15 +68,18 @@ def main() -> None:
     seen = shard_order(train, 0, [0, args.records])
     embedder = EmbeddingClient(get_embedder("local"))
     checks_first = ALIGN.settled
-    print("| mode | wall s | judged by checks | model calls by purpose: n, s, prompt tokens |")
-    print("|---|---:|---:|---|")
+    print(
+        "| mode | wall s | judged by checks | guidelines | "
+        "model calls by purpose: n, s, prompt tokens |"
+    )
+    print("|---|---:|---:|---:|---|")
     with (
         LlamaServer(model_path(args.model), alias="model") as server,
         tempfile.TemporaryDirectory() as tmp,
     ):
         for mode in args.modes.split(","):
             # "model-only": the disagreement pass asks the model about every record, as before.
-            ALIGN.settled = checks_first if mode == "checks-first" else (lambda *_a, **_k: {})
+            ALIGN.settled = checks_first if mode != "model-only" else (lambda *_a, **_k: {})
             provider = Timed(
                 OpenAICompatible(
                     "model", base_url=f"{server.url}/v1", timeout=600.0,
@@ -80,9 +88,8 @@ def main() -> None:
             )  # fmt: skip
             client = ModelClient(provider, max_concurrency=1)
             store = open_store(Path(tmp) / f"{mode}.db")
-            judge = Judge.create(
-                store, dataset.spec, llm=client, reflection_llm=client, embedder=embedder
-            )
+            spec = dataset.spec.with_memory(reflection_cases=mode == "reflection-cases")
+            judge = Judge.create(store, spec, llm=client, reflection_llm=client, embedder=embedder)
             started = time.perf_counter()
             report = judge.align(seen)
             wall = time.perf_counter() - started
@@ -92,7 +99,11 @@ def main() -> None:
                 by[purpose][1] += seconds
                 by[purpose][2] += tokens
             parts = "; ".join(f"{p}: {n}, {s:.0f} s, {t:,}" for p, (n, s, t) in by.items())
-            print(f"| {mode} | {wall:.0f} | {report.decided_by_checks} | {parts} |", flush=True)
+            kept = report.guidelines_added
+            print(
+                f"| {mode} | {wall:.0f} | {report.decided_by_checks} | {kept} | {parts} |",
+                flush=True,
+            )
             store.close()
     ALIGN.settled = checks_first
 

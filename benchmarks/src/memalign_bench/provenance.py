@@ -51,7 +51,9 @@ def code_commit() -> dict[str, Any] | None:
     try:
         return {
             "commit": git("rev-parse", "HEAD"),
-            "modified": bool(git("status", "--porcelain", "--", ".")),
+            # The code that runs: the product's sources and the harness's (":/" is the
+            # checkout's root; a bare "." would cover only this package's folder).
+            "modified": bool(git("status", "--porcelain", "--", ":/src", ":/benchmarks/src")),
         }
     except (OSError, subprocess.SubprocessError):
         return None
