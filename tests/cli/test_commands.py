@@ -281,12 +281,12 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     shown = "".join(cli("memory", judge).output.replace("│", "").split())
     assert "checknotactive" in shown and "labelledexamplesagree" in shown
     # Why it waits: print( is in none of the 20 records.
-    assert "notactiveyet:itfireson0labelledrecord(s);itneeds3ormore" in shown
+    assert "notactive:itfireson0labelledrecord(s);itneeds3ormore" in shown
     # Adding it says the check's own state, not only the guideline's.
     said = " ".join(cli("guideline", "add", judge, "No pprint.", "--check", "pprint",
                         "--implies", "fail").output.split())  # fmt: skip
     assert "(guideline active)" in said and "check: Fail when 'pprint' is in" in said
-    assert "not active yet: it fires on 0" in said
+    assert "not active: it fires on 0" in said
     cases = write_jsonl(tmp_path / "c.jsonl", [{"id": "c", "outputs": "try: x()\nexcept: y()"}])
     verdict = json.loads(cli("run", judge, str(cases)).stdout.splitlines()[0])
     assert verdict["decision"] == "checks" and verdict["checks"][0]["span"] is not None

@@ -41,6 +41,18 @@ def test_check_proposals_are_switched_on_at_create_and_by_update(cli: Invoke) ->
     assert cli("judge", "update", "p", "--no-propose-checks").exit_code == 2  # no change
 
 
+def test_what_reflection_reads_is_set_at_create_and_by_update(cli: Invoke) -> None:
+    made = cli("judge", "create", "r", "--output", "binary", "--instructions", "x",
+               "--model", "fake", "--json")  # fmt: skip
+    assert json.loads(made.output)["memory"]["reflection_cases"] is False
+    on = json.loads(cli("judge", "update", "r", "--reflection-cases", "--json").output)
+    assert on["memory"]["reflection_cases"] is True
+    assert cli("judge", "update", "r", "--reflection-cases").exit_code == 2  # no change
+    cases = cli("judge", "create", "c", "--output", "binary", "--instructions", "x",
+                "--model", "fake", "--reflection-cases", "--json")  # fmt: skip
+    assert json.loads(cases.output)["memory"]["reflection_cases"] is True
+
+
 def test_the_decision_rule_is_pinned_and_handed_back_by_update(cli: Invoke) -> None:
     cli("judge", "create", "d", "--output", "binary", "--instructions", "x", "--model", "fake")
     pinned = json.loads(cli("judge", "update", "d", "--decision", "embedding", "--json").output)

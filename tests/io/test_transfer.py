@@ -82,4 +82,11 @@ def test_an_export_counts_its_lines_and_one_without_counts_still_imports(tmp_pat
     store = open_store(tmp_path / "c.db")
     with pytest.raises(InputError, match="counts 3 example line") as info:
         import_judge(store, cut)
-    assert info.value.field == "counts" and store.list_judges() == []
+    assert (info.value.field, info.value.line) == ("counts", 1) and store.list_judges() == []
+    # Counts that are not whole numbers, or null, are a malformed header, not "no counts".
+    for bad in (None, {"record": "3", "guideline": 2, "example": 3}, {"record": True}):
+        header["counts"] = bad
+        odd = tmp_path / "odd.jsonl"
+        odd.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+        with pytest.raises(InputError, match="counts must give a whole number"):
+            import_judge(store, odd)

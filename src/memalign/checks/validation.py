@@ -66,14 +66,14 @@ def shortfall(check: Check, min_bound: float) -> str | None:
         return (
             f"{check.hits} of {check.fires} agree, a 95% lower bound of {bound:.2f} on its "
             f"precision against the judge's {min_bound:.2f}: about {more} more agreeing "
-            "record(s) would make it act"
+            "record(s) would reach the bound (it must also beat its label's share of records)"
         )
     if bound < min_bound:
         return (
             f"{check.hits} of {check.fires} agree, a 95% lower bound of {bound:.2f} on its "
             f"precision against the judge's {min_bound:.2f}"
         )
-    return "it implies the label most records carry, and does no better than that share"
+    return "its precision's lower bound does no better than its label's share of all records"
 
 
 def base_rates(labelled: Sequence[Labelled]) -> dict[str, float]:

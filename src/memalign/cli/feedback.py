@@ -187,22 +187,29 @@ def align(
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
     )
-    try:
-        with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
-            report = judge.align(
-                [row.record for row in rows],
-                detect_disagreements=detect,
-                on_existing="replace" if overwrite else "refuse",
+    if not overwrite:
+        # Found here, not from the library's refusal, so the message can name the file's line.
+        stored = judge.store.record_hashes(judge.judge_id, [row.record.id for row in rows])
+        clashes = [
+            row
+            for row in rows
+            if row.record.id in stored and stored[row.record.id] != row.record.content_hash()
+        ]
+        if clashes:
+            raise InputError(
+                f"{len(clashes)} id(s) already stored with other content; nothing was changed "
+                "(omit --no-overwrite to replace them, or use new ids)",
+                file=str(file),
+                line=clashes[0].line,
+                field="id",
+                record_id=clashes[0].record.id,
             )
-    except InputError as exc:
-        if overwrite or exc.record_id is None:
-            raise
-        # The refusal --no-overwrite asked for: point at the first such record in the file.
-        line = next((row.line for row in rows if row.record.id == exc.record_id), None)
-        reason = exc.reason.replace("let them replace the stored records", "omit --no-overwrite")
-        raise InputError(
-            reason, file=str(file), line=line, field="id", record_id=exc.record_id
-        ) from None
+    with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
+        report = judge.align(
+            [row.record for row in rows],
+            detect_disagreements=detect,
+            on_existing="replace" if overwrite else "refuse",
+        )
     emit(report, as_json, lambda: render_report(report))
 
 

@@ -133,6 +133,14 @@ def create(
             "labelled records before it acts); for reflection models that write sound patterns.",
         ),
     ] = False,
+    reflection_cases: Annotated[
+        bool,
+        typer.Option(
+            "--reflection-cases",
+            help="Let reflection read the case of each record the expert explained, not only "
+            "the label and the expert's words (about three times the tokens).",
+        ),
+    ] = False,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -163,6 +171,7 @@ def create(
             require_approval=require_approval,
             decision=_decision(decision),
             propose_checks=propose_checks,
+            reflection_cases=reflection_cases,
         ),
         model=model,
         reflection_model=reflection_model,
@@ -244,10 +253,17 @@ def update(
             "blend, embedding, combined or vote.",
         ),
     ] = None,
+    reflection_cases: Annotated[
+        bool | None,
+        typer.Option(
+            "--reflection-cases/--no-reflection-cases",
+            help="Whether reflection reads the case of each record the expert explained.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a judge's models, check proposals or decision rule.
+    """Change a judge's models, check proposals, what reflection reads or decision rule.
 
     The embedder can change only while memory holds no vectors (examples or guidelines):
     stored vectors are not comparable across embedders."""
@@ -278,6 +294,9 @@ def update(
     if propose_checks is not None and propose_checks != memory.propose_checks:
         memory = replace(memory, propose_checks=propose_checks)
         changes["propose_checks"] = "on" if propose_checks else "off"
+    if reflection_cases is not None and reflection_cases != memory.reflection_cases:
+        memory = replace(memory, reflection_cases=reflection_cases)
+        changes["reflection_cases"] = "on" if reflection_cases else "off"
     chosen = _decision(decision) if decision is not None else memory.decision
     if chosen != memory.decision:
         memory = replace(memory, decision=chosen)
@@ -285,7 +304,7 @@ def update(
     if not changes:
         raise InputError(
             "nothing to change: give --model, --reflection-model, --embedder, "
-            "--[no-]propose-checks or --decision"
+            "--[no-]propose-checks, --[no-]reflection-cases or --decision"
         )
     opened.commit(
         row.judge_id,

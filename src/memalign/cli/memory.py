@@ -107,7 +107,7 @@ def memory(
                 text += f"\ncheck: {explain(g.check)}"
             why = None if g.check is None else shortfall(g.check, row.spec.memory.check_min_bound)
             if why is not None:
-                text += f"\nnot active yet: {why}"
+                text += f"\nnot active: {why}"
             table.add_row(g.id, status, text, ", ".join(g.sources))
         console.print(table)
         if choice is not None:
@@ -162,7 +162,7 @@ def _show(judge: Judge, guideline: Guideline, as_json: bool, verb: str) -> None:
         check = guideline.check
         if check is not None:
             why = shortfall(check, min_bound)
-            state = "active" if why is None else f"not active yet: {why}"
+            state = "active" if why is None else f"not active: {why}"
             console.print(f"check: {explain(check)}; {state}", highlight=False, markup=False)
 
     emit(guideline, as_json, render)
@@ -364,8 +364,11 @@ def forget(
         stored = judge.store.record_hashes(judge.judge_id, sorted(set(ids)))
         missing = [i for i in dict.fromkeys(ids) if i not in stored]
         if missing:
+            shown = ", ".join(missing[:10]) + (
+                f" … ({len(missing)} in all)" if len(missing) > 10 else ""
+            )
             raise InputError(
-                f"not in memory: {', '.join(missing)}; nothing was forgotten (check the ids, "
+                f"not in memory: {shown}; nothing was forgotten (check the ids, "
                 "or pass --missing-ok to forget the others)",
                 field="--id",
             )

@@ -24,6 +24,7 @@ from memalign.stores import DEFAULT_TENANT, ChangeSet, JudgeRow, MemoryStore
 FORMAT = "memalign.memory/1"
 # The header counts these lines (files written before the counts were added have none).
 _COUNTED = ("record", "guideline", "example")
+_ABSENT = object()  # a header without counts, as written before them; a null is malformed
 
 
 def _floats(vector: Vector) -> list[float]:
@@ -114,16 +115,23 @@ def _first(lines: dict[tuple[str, str], int], kind: str, key: str, number: int, 
 def _check_complete(counts: Any, changes: ChangeSet, file: str) -> None:
     """A file that holds fewer (or more) lines than its header counts was cut short or
     edited: refused, where it would otherwise import as a judge missing part of its memory."""
-    if counts is None:
+    if counts is _ABSENT:
         return
     found = {
         "record": len(changes.upsert_records),
         "guideline": len(changes.upsert_guidelines),
         "example": len(changes.upsert_examples),
     }
-    if not isinstance(counts, dict) or set(counts) != set(_COUNTED):
+    if (
+        not isinstance(counts, dict)
+        or set(counts) != set(_COUNTED)
+        or any(isinstance(n, bool) or not isinstance(n, int) for n in counts.values())
+    ):
         raise InputError(
-            f"counts must name {', '.join(_COUNTED)}", file=file, line=1, field="counts"
+            f"counts must give a whole number for each of {', '.join(_COUNTED)}",
+            file=file,
+            line=1,
+            field="counts",
         )
     for kind in _COUNTED:
         if counts[kind] != found[kind]:
@@ -131,6 +139,7 @@ def _check_complete(counts: Any, changes: ChangeSet, file: str) -> None:
                 f"the header counts {counts[kind]} {kind} line(s), the file holds {found[kind]}: "
                 "it was cut short or edited; export the judge again",
                 file=file,
+                line=1,
                 field="counts",
             )
 
@@ -183,7 +192,7 @@ def import_judge(
     """Create a judge from an export. The file is read and checked in full before anything is
     written, and the memory lands in one transaction."""
     spec: JudgeSpec | None = None
-    counts: Any = None
+    counts: Any = _ABSENT
     changes = ChangeSet(operation="import")
     lines: dict[tuple[str, str], int] = {}  # (kind, id) → line, for located consistency errors
     for number, line in json_lines(path):
@@ -196,7 +205,7 @@ def import_judge(
                 if kind != "judge" or line.get("format") != FORMAT:
                     raise InputError(f"first line must be a {FORMAT} judge header", field="type")
                 spec = JudgeSpec.from_dict(line["spec"])
-                counts = line.get("counts")
+                counts = line.get("counts", _ABSENT)
             elif kind == "record":
                 record = Feedback.model_validate(line["record"])
                 _first(lines, "record", record.id, number, "record.id")
