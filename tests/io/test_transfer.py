@@ -36,14 +36,19 @@ def test_export_import_gives_identical_memory_and_verdicts(tmp_path: Path) -> No
         )
 
 
-def test_import_checks_the_whole_file_before_writing(tmp_path: Path) -> None:
+def _exported(tmp_path: Path) -> tuple[Path, list[str]]:
+    """An aligned judge's export file and its lines."""
     source = Judge.create(
         open_store(tmp_path / "a.db"), SPEC, llm=FakeLLM(), embedder=HashEmbedder()
     )
     source.align(feedback_batch())
     path = tmp_path / "export.jsonl"
     source.export(path)
-    lines = path.read_text().splitlines()
+    return path, path.read_text().splitlines()
+
+
+def test_import_checks_the_whole_file_before_writing(tmp_path: Path) -> None:
+    path, lines = _exported(tmp_path)
     lines[3] = lines[3][:-5]
     path.write_text("\n".join(lines) + "\n")
     target = open_store(tmp_path / "b.db")
@@ -62,13 +67,7 @@ def test_import_checks_the_whole_file_before_writing(tmp_path: Path) -> None:
 
 
 def test_an_export_counts_its_lines_and_one_without_counts_still_imports(tmp_path: Path) -> None:
-    source = Judge.create(
-        open_store(tmp_path / "a.db"), SPEC, llm=FakeLLM(), embedder=HashEmbedder()
-    )
-    source.align(feedback_batch())
-    path = tmp_path / "export.jsonl"
-    source.export(path)
-    lines = path.read_text().splitlines()
+    _, lines = _exported(tmp_path)
     header = json.loads(lines[0])
     assert header["counts"] == {"record": 3, "guideline": 2, "example": 3}
     # A file written before the header carried counts imports as it did.
