@@ -20,6 +20,7 @@ from memalign.alignment.learned_checks import (
     follow,
     labelled_with_feedback,
     settled,
+    updated,
     uses_checks,
 )
 from memalign.checks import Labelled
@@ -279,9 +280,9 @@ def align(
             checks = follow(spec, current, merged.proposed, labelled, incoming, named)
             # Reflection's proposals and consolidation can still change what the checks say
             # about a record they judged: such records are put to the model after all.
-            final = {g.id: (g, v) for g, v in [*current, *checks.updates]}
-            now = decided(spec, list(final.values()), [r for r in to_judge if r.id in by_checks])
-            moved = [r for r in to_judge if r.id in by_checks and now.get(r.id) != by_checks[r.id]]
+            by_them = [r for r in to_judge if r.id in by_checks]
+            now = decided(spec, updated(current, checks.updates), by_them)
+            moved = [r for r in by_them if now.get(r.id) != by_checks[r.id]]
             if moved:
                 rescored = _score(engine, moved, meter, by_model=True)
                 for rid, verdict in rescored.items():

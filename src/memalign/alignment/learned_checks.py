@@ -131,8 +131,13 @@ def settled(
     if not spec.memory.checks_decide:
         return {}
     step = follow(spec, current, {}, labelled, batch, named)
-    latest = {g.id: (g, v) for g, v in [*current, *step.updates]}
-    return decided(spec, list(latest.values()), to_judge)
+    return decided(spec, updated(current, step.updates), to_judge)
+
+
+def updated(current: Sequence[Item], updates: Sequence[Item]) -> list[Item]:
+    """``current`` with each guideline that ``updates`` holds replaced by its update (and any
+    new one added)."""
+    return list({g.id: (g, v) for g, v in [*current, *updates]}.values())
 
 
 def decided(

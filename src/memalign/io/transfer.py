@@ -71,7 +71,8 @@ def export_judge(store: MemoryStore, name: str, path: Path, *, tenant: str = DEF
             }
         )
     # What the file holds, so an import can tell a file cut short from a small memory.
-    header["counts"] = {kind: sum(1 for line in lines if line["type"] == kind) for kind in _COUNTED}
+    held = Counter(line["type"] for line in lines)
+    header["counts"] = {kind: held[kind] for kind in _COUNTED}
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for line in lines:
@@ -112,16 +113,20 @@ def _first(lines: dict[tuple[str, str], int], kind: str, key: str, number: int, 
     lines[kind, key] = number
 
 
-def _check_complete(counts: Any, changes: ChangeSet, file: str) -> None:
-    """A file that holds fewer (or more) lines than its header counts was cut short or
-    edited: refused, where it would otherwise import as a judge missing part of its memory."""
-    if counts is _ABSENT:
-        return
-    found = {
+def _held(changes: ChangeSet) -> dict[str, int]:
+    """How many lines of each counted kind the file held."""
+    return {
         "record": len(changes.upsert_records),
         "guideline": len(changes.upsert_guidelines),
         "example": len(changes.upsert_examples),
     }
+
+
+def _check_complete(counts: Any, found: dict[str, int], file: str) -> None:
+    """A file that holds fewer (or more) lines than its header counts was cut short or
+    edited: refused, where it would otherwise import as a judge missing part of its memory."""
+    if counts is _ABSENT:
+        return
     if (
         not isinstance(counts, dict)
         or set(counts) != set(_COUNTED)
@@ -230,15 +235,12 @@ def import_judge(
             raise exc.located(file=str(path), line=number) from None
     if spec is None:
         raise InputError("empty export file", file=str(path))
-    _check_complete(counts, changes, str(path))
+    found = _held(changes)
+    _check_complete(counts, found, str(path))
     _check_consistent(changes, lines, str(path))
     if name is not None:
         spec = JudgeSpec.from_dict({**spec.to_dict(), "name": name})
-    changes.summary = {
-        "records": len(changes.upsert_records),
-        "guidelines": len(changes.upsert_guidelines),
-        "examples": len(changes.upsert_examples),
-    }
+    changes.summary = {f"{kind}s": n for kind, n in found.items()}
     row = store.create_judge(spec, tenant=tenant)
     try:
         store.commit(row.judge_id, changes)
