@@ -240,6 +240,15 @@ def test_run_without_out_streams_json_lines(cli: Invoke, judge: str, tmp_path: P
     assert "judged 3" in result.stderr  # the summary stays off the data stream
 
 
+def test_run_json_leaves_stderr_empty_when_not_a_terminal(
+    cli: Invoke, judge: str, tmp_path: Path
+) -> None:
+    cases = write_jsonl(tmp_path / "cases.jsonl", [{"id": "c0", "outputs": "reply"}])
+    result = cli("run", judge, str(cases), "--out", str(tmp_path / "v.jsonl"), "--json")
+    assert result.exit_code == 0 and _json(result.stdout)["judged"] == 1
+    assert result.stderr == ""  # no progress bar's leftovers for a script to read
+
+
 def test_align_names_what_it_replaced_and_can_refuse(
     cli: Invoke, judge: str, tmp_path: Path
 ) -> None:

@@ -51,6 +51,9 @@ def progress() -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
+        # A bar is for a person watching a terminal; piped or captured, rich would still
+        # leave an empty line on stderr where the bar was.
+        disable=not err_console.is_terminal,
     )
 
 
