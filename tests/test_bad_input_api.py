@@ -15,6 +15,7 @@ from memalign import (
     Judge,
     JudgeSpec,
     MemoryStore,
+    RecordConflictError,
     SpecError,
     open_store,
 )
@@ -43,9 +44,14 @@ def test_reused_ids_are_named_or_refused(make_judge: Callable[..., Judge]) -> No
     judge.align(feedback_batch())
     version = judge.version
     changed = feedback_batch()[0].model_copy(update={"feedback": "Another reason entirely."})
-    with pytest.raises(InputError, match="r1") as info:
-        judge.align([changed], on_existing="refuse")
-    assert info.value.field == "id" and judge.version == version
+    new = changed.model_copy(update={"id": "brand-new"})
+    with pytest.raises(RecordConflictError, match="r1") as info:
+        judge.align([new, changed], on_existing="refuse")
+    assert isinstance(info.value, InputError) and info.value.field == "id"
+    assert info.value.ids == ("r1",) and info.value.record_id == "r1"
+    assert judge.version == version and "brand-new" not in {e.record_id for e in judge.examples()}
+    located = info.value.located(file="batch.jsonl", line=2)
+    assert located.ids == ("r1",) and str(located).startswith("batch.jsonl:2, record 'r1'")
     report = judge.align([changed])
     assert report.records_replaced == ["r1"] and report.records_updated == 1
 

@@ -39,6 +39,7 @@ def test_public_api_is_pinned() -> None:
         "ParseError",
         "Predicate",
         "ProviderError",
+        "RecordConflictError",
         "Scale",
         "SpecError",
         "StoreError",

@@ -15,6 +15,7 @@ from memalign.errors import (
     NotFoundError,
     ParseError,
     ProviderError,
+    RecordConflictError,
     SpecError,
     StoreError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "ParseError",
     "Predicate",
     "ProviderError",
+    "RecordConflictError",
     "Scale",
     "SpecError",
     "StoreError",

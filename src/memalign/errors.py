@@ -4,6 +4,7 @@
     ├── SpecError            a judge spec or output type is invalid
     ├── InputError           a record or file is invalid (file, line, field)
     ├── LabelError           a label does not fit the judge's output type (also an InputError)
+    ├── RecordConflictError  ids already stored with other content, refused (also an InputError)
     ├── NotFoundError        an unknown judge, record or guideline
     ├── StoreError           the memory store failed or has an unknown schema
     ├── ProviderError        an LLM or embedding call failed (retryable or not)
@@ -16,6 +17,10 @@ without parsing messages.
 """
 
 from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Self
 
 
 class MemalignError(Exception):
@@ -57,19 +62,32 @@ class InputError(MemalignError, ValueError):
             where.append(f"field {self.field!r}")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
 
-    def located(self, *, file: str | None = None, line: int | None = None) -> InputError:
+    def located(self, *, file: str | None = None, line: int | None = None) -> Self:
         """A copy of this error with the file/line filled in (records don't know their file)."""
-        return type(self)(
-            self.reason,
-            file=file if file is not None else self.file,
-            line=line if line is not None else self.line,
-            field=self.field,
-            record_id=self.record_id,
-        )
+        found = copy.copy(self)  # a copy keeps a subclass's own context
+        found.file = file if file is not None else self.file
+        found.line = line if line is not None else self.line
+        found.args = (found._render(),)
+        return found
 
 
 class LabelError(InputError):
     """A label (expert's or model's) is outside the judge's output type."""
+
+
+class RecordConflictError(InputError):
+    """Records whose ids are already stored with other content, in a batch that asked not to
+    replace them; ``ids`` lists them in batch order. Nothing was changed."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.ids = tuple(ids)
+        shown = ", ".join(repr(i) for i in self.ids[:10]) + (" …" if len(self.ids) > 10 else "")
+        super().__init__(
+            f"{len(self.ids)} id(s) already stored with other content: {shown}; nothing was "
+            "changed (use new ids, or let them replace the stored records)",
+            field="id",
+            record_id=self.ids[0] if self.ids else None,
+        )
 
 
 class NotFoundError(MemalignError, KeyError):

@@ -24,7 +24,7 @@ from memalign.alignment.learned_checks import (
     uses_checks,
 )
 from memalign.checks import Labelled
-from memalign.errors import InputError, LabelError
+from memalign.errors import InputError, LabelError, RecordConflictError
 from memalign.judge_spec import JudgeSpec, Labels, Value
 from memalign.judging import JudgeEngine
 from memalign.judging.decision import agrees
@@ -176,13 +176,7 @@ def align(
         incoming = [r for r in valid if stored.get(r.id) != r.content_hash()]
         changed = [r.id for r in incoming if r.id in stored]
         if changed and on_existing == "refuse":
-            shown = ", ".join(repr(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
-            raise InputError(
-                f"{len(changed)} id(s) already stored with other content: {shown}; "
-                "nothing was changed (use new ids, or let them replace the stored records)",
-                field="id",
-                record_id=changed[0],
-            )
+            raise RecordConflictError(changed)
         report = AlignmentReport(
             judge=spec.name,
             memory_version=row.version,

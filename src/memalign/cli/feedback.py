@@ -30,7 +30,7 @@ from memalign.cli.common import (
     open_judge,
     store_for,
 )
-from memalign.errors import InputError
+from memalign.errors import InputError, RecordConflictError
 from memalign.evaluation.agreement import agreement_report
 from memalign.io.feedback import Row, parse_field_map, read_records
 from memalign.judge import Judge
@@ -190,29 +190,23 @@ def align(
     rows = read_records(
         file, judge.spec, field_map=parse_field_map(field_map or []), require_signal=True
     )
-    if not overwrite:
-        # Found here, not from the library's refusal, so the message can name the file's line.
-        stored = judge.store.record_hashes(judge.judge_id, [row.record.id for row in rows])
-        clashes = [
-            row
-            for row in rows
-            if row.record.id in stored and stored[row.record.id] != row.record.content_hash()
-        ]
-        if clashes:
-            raise InputError(
-                f"{len(clashes)} id(s) already stored with other content; nothing was changed "
-                "(omit --no-overwrite to replace them, or use new ids)",
-                file=str(file),
-                line=clashes[0].line,
-                field="id",
-                record_id=clashes[0].record.id,
+    try:
+        with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
+            report = judge.align(
+                [row.record for row in rows],
+                detect_disagreements=detect,
+                on_existing="replace" if overwrite else "refuse",
             )
-    with err_console.status(Text(f"aligning {name} on {len(rows)} records…")):
-        report = judge.align(
-            [row.record for row in rows],
-            detect_disagreements=detect,
-            on_existing="replace" if overwrite else "refuse",
-        )
+    except RecordConflictError as refused:  # the library cannot know the file's lines
+        first = next(row for row in rows if row.record.id == refused.ids[0])
+        raise InputError(
+            f"{len(refused.ids)} id(s) already stored with other content; nothing was changed "
+            "(omit --no-overwrite to replace them, or use new ids)",
+            file=str(file),
+            line=first.line,
+            field="id",
+            record_id=first.record.id,
+        ) from None
     emit(report, as_json, lambda: render_report(report))
 
 
