@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from memalign.cli import demo, feedback, judges, memory, mlflow, serve
+from memalign.cli import demo, feedback, guidelines, judges, memory, mlflow, serve
 from memalign.cli.usage import OneLineUsageErrors
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def _root(
 
 
 app.add_typer(judges.app, name="judge")
-app.add_typer(memory.guideline_app, name="guideline")
+app.add_typer(guidelines.guideline_app, name="guideline")
 app.add_typer(mlflow.app, name="mlflow")
 app.command("align")(feedback.align)
 app.command("run")(feedback.run)
