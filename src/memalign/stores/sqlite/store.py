@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +21,18 @@ import numpy as np
 from memalign.errors import NotFoundError, SpecError, StoreError
 from memalign.judge_spec import JudgeSpec
 from memalign.memory import Vector
-from memalign.records import Feedback, Guideline, MemoryVersion, Verdict, utcnow
+from memalign.records import Guideline, Verdict, utcnow
 from memalign.stores.base import DEFAULT_TENANT, ChangeSet, JudgeRow
 from memalign.stores.locking import WriterLock
-from memalign.stores.sqlite.examples import CHUNK, ExampleReads, vector_from_blob
+from memalign.stores.sqlite.examples import ExampleReads
 from memalign.stores.sqlite.failures import store_failures
 from memalign.stores.sqlite.migrations import MIGRATIONS
+from memalign.stores.sqlite.reads import MemoryReads, iso_utc
 from memalign.stores.sqlite.transaction import immediate
 
 
 def _now() -> str:
     return utcnow().isoformat()
-
-
-def _time(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
 
 
 def _blob(vector: Vector) -> tuple[int, bytes]:
@@ -61,7 +56,7 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
-class SQLiteStore(ExampleReads):
+class SQLiteStore(MemoryReads, ExampleReads):
     def __init__(self, path: Path | str, *, create: bool = True) -> None:
         """``create=False``: only open an existing store (read-only commands must not leave
         an empty database behind a mistyped path)."""
@@ -254,93 +249,6 @@ class SQLiteStore(ExampleReads):
         # The judge's records, examples and vectors must leave the files too.
         self.compact()
 
-    # -- reads ----------------------------------------------------------------------------
-
-    def record_hashes(self, judge_id: int, ids: Sequence[str] | None = None) -> dict[str, str]:
-        if ids is None:
-            rows = self._rows(
-                "SELECT record_id, content_hash FROM records WHERE judge_id = ?", (judge_id,)
-            )
-        else:
-            rows = []
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                rows += self._rows(
-                    "SELECT record_id, content_hash FROM records WHERE judge_id = ? AND "
-                    f"record_id IN ({','.join('?' * len(chunk))})",
-                    (judge_id, *chunk),
-                )
-        return {row["record_id"]: row["content_hash"] for row in rows}
-
-    def get_records(self, judge_id: int, ids: Sequence[str] | None = None) -> list[Feedback]:
-        if ids is None:
-            rows = self._rows(
-                "SELECT record_id, payload_json, created_at FROM records WHERE judge_id = ?",
-                (judge_id,),
-            )
-        else:
-            # Looked up by key in chunks: a few records of a large judge cost a few reads.
-            wanted = list(dict.fromkeys(ids))
-            rows = []
-            for start in range(0, len(wanted), CHUNK):
-                chunk = wanted[start : start + CHUNK]
-                rows += self._rows(
-                    "SELECT record_id, payload_json, created_at FROM records WHERE judge_id = ? "
-                    f"AND record_id IN ({','.join('?' * len(chunk))})",
-                    (judge_id, *chunk),
-                )
-        rows.sort(key=lambda row: (row["created_at"], row["record_id"]))
-        return [Feedback.model_validate_json(row["payload_json"]) for row in rows]
-
-    def find_record_ids(
-        self,
-        judge_id: int,
-        *,
-        annotator: str | None = None,
-        before: datetime | None = None,
-        after: datetime | None = None,
-    ) -> list[str]:
-        sql = "SELECT record_id FROM records WHERE judge_id = ?"
-        params: list[object] = [judge_id]
-        if annotator is not None:
-            sql += " AND annotator = ?"
-            params.append(annotator)
-        if before is not None:
-            sql += " AND created_at < ?"
-            params.append(_time(before))
-        if after is not None:
-            sql += " AND created_at >= ?"
-            params.append(_time(after))
-        return [row["record_id"] for row in self._rows(sql + " ORDER BY record_id", params)]
-
-    def guidelines(self, judge_id: int) -> list[tuple[Guideline, Vector | None]]:
-        rows = self._rows(
-            "SELECT guideline_json, dim, vector FROM guidelines WHERE judge_id = ?", (judge_id,)
-        )
-        out = []
-        for row in rows:
-            guideline = Guideline.model_validate_json(row["guideline_json"])
-            vector = (
-                vector_from_blob(row["dim"], row["vector"]) if row["vector"] is not None else None
-            )
-            out.append((guideline, vector))
-        out.sort(key=lambda item: (item[0].created_at, item[0].id))
-        return out
-
-    def history(self, judge_id: int) -> list[MemoryVersion]:
-        rows = self._rows(
-            "SELECT * FROM memory_versions WHERE judge_id = ? ORDER BY version", (judge_id,)
-        )
-        return [
-            MemoryVersion(
-                version=row["version"],
-                operation=row["operation"],
-                created_at=datetime.fromisoformat(row["created_at"]),
-                summary=json.loads(row["summary_json"]),
-            )
-            for row in rows
-        ]
-
     # -- verdict cache --------------------------------------------------------------------
 
     def cached_verdict(self, judge_id: int, version: int, case_hash: str) -> Verdict | None:
@@ -389,7 +297,7 @@ class SQLiteStore(ExampleReads):
                         rec.content_hash(),
                         rec.model_dump_json(),
                         rec.annotator,
-                        _time(rec.created_at or utcnow()),
+                        iso_utc(rec.created_at or utcnow()),
                     )
                     for rec in changes.upsert_records
                 ],
