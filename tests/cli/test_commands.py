@@ -300,6 +300,19 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     verdict = json.loads(cli("run", judge, str(cases)).stdout.splitlines()[0])
     assert verdict["decision"] == "checks" and verdict["checks"][0]["span"] is not None
     assert cli("guideline", "add", judge, "x", "--check", "y").exit_code == 2  # no --implies
+    # What the checks saved is counted: the mined pair ('except' present → Fail, missing →
+    # Pass) decides every case here, so the model is never called.
+    labelled = write_jsonl(tmp_path / "l.jsonl", [
+        {"id": "a", "outputs": "try: a()\nexcept: pass", "label": "Fail"},
+        {"id": "b", "outputs": "try: b()\nexcept: pass", "label": "Fail"},
+        {"id": "m", "outputs": "x = compute()", "label": "Pass"},
+    ])  # fmt: skip
+    usage = _json(cli("eval", judge, str(labelled), "--json").stdout)["usage"]
+    assert usage["decided_by_checks"] == 3 and usage["judge_calls_saved"] == 3
+    assert usage["share_decided_by_checks"] == 1.0 and usage["llm_calls"] == 0
+    ran = cli("run", judge, str(labelled), "--out", str(tmp_path / "v.jsonl"))
+    said = " ".join(ran.stderr.split())
+    assert "0 model calls" in said and "3 verdicts decided by checks (100%)" in said
 
 
 def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str) -> None:

@@ -31,7 +31,7 @@ from memalign.cli.common import (
     store_for,
 )
 from memalign.errors import InputError, RecordConflictError
-from memalign.evaluation.agreement import agreement_report
+from memalign.evaluation import agreement_report, usage_line, verdict_usage
 from memalign.io.feedback import Row, parse_field_map, read_records
 from memalign.judge import Judge
 from memalign.records import AlignmentReport, Verdict
@@ -316,12 +316,14 @@ def run(
     if to_mlflow:
         pairs = [(row.record.id, v) for row, v in zip(todo, verdicts, strict=True)]
         logged = log_run_verdicts(judge, pairs, judge.llm.name)
+    usage = verdict_usage(verdicts)
     summary = {
         "judged": len(verdicts),
         "skipped": len(rows) - len(todo),
         "errors": errors,
         "failed_ids": failed,
         "out": str(out) if out else None,
+        "usage": usage,
     }
     if logged is not None:
         summary["logged_to_mlflow"] = logged.logged
@@ -330,8 +332,10 @@ def run(
         {**summary, "verdicts": lines if out is None else None},
         as_json,
         lambda: err_console.print(
-            f"judged {len(verdicts)}, skipped {summary['skipped']}, errors {errors}",
+            f"judged {len(verdicts)}, skipped {summary['skipped']}, errors {errors}; "
+            + usage_line(usage),
             highlight=False,
+            markup=False,
         ),
     )
     if logged is not None and logged.failed:
@@ -368,10 +372,7 @@ def eval(
         [r.record.label for r in rows],
         [v.value if v.ok else None for v in verdicts],
     )
-    usage = {
-        "llm_calls": sum(v.usage.llm_calls for v in verdicts),
-        "seconds": round(sum(v.usage.seconds for v in verdicts), 3),
-    }
+    usage = verdict_usage(verdicts)
     result = {"judge": name, "memory_version": judge.version, **report, "usage": usage}
 
     def render() -> None:
@@ -390,6 +391,7 @@ def eval(
                 value = result[key]
                 table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
         console.print(table)
+        console.print(usage_line(usage), highlight=False, markup=False)
         confusion = result.get("confusion")
         if isinstance(confusion, dict):
             classes = confusion["classes"]
