@@ -18,7 +18,6 @@ without parsing messages.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Self
 
@@ -64,10 +63,13 @@ class InputError(MemalignError, ValueError):
 
     def located(self, *, file: str | None = None, line: int | None = None) -> Self:
         """A copy of this error with the file/line filled in (records don't know their file)."""
-        found = copy.copy(self)  # a copy keeps a subclass's own context
+        # Built without calling __init__, so a subclass's own context (its attributes) is kept
+        # whatever its constructor takes.
+        found = type(self).__new__(type(self))
+        found.__dict__.update(self.__dict__)
         found.file = file if file is not None else self.file
         found.line = line if line is not None else self.line
-        found.args = (found._render(),)
+        Exception.__init__(found, found._render())
         return found
 
 
