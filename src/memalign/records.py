@@ -56,6 +56,19 @@ class Feedback(BaseModel):
             raise ValueError("id must not be blank")
         return value
 
+    @field_validator(
+        "id", "inputs", "outputs", "expectations", "label", "feedback", "annotator", "verdict"
+    )
+    @classmethod
+    def _unicode(cls, value: Any) -> Any:
+        # JSON may escape half of a surrogate pair ("\ud800"): valid JSON, but not text, and a
+        # record holding it could be neither hashed nor stored.
+        try:
+            canonical_json(value).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid Unicode: an unpaired surrogate escape (\\udXXX)") from None
+        return value
+
     @field_validator("feedback", "annotator")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:

@@ -17,6 +17,7 @@ from memalign.cli.common import (
     command,
     console,
     emit,
+    err_console,
     settings,
     store_for,
 )
@@ -275,9 +276,9 @@ def update(
             check_model_string(named)
     if embedder is not None:
         check_embedder_string(embedder)
-    if model is not None:
+    if model is not None and model != row.spec.model:
         changes["model"] = model
-    if reflection_model is not None:
+    if reflection_model is not None and reflection_model != row.spec.reflection_model:
         changes["reflection_model"] = reflection_model
     if embedder is not None and embedder != row.spec.embedder:
         vectors = opened.example_count(row.judge_id) + sum(
@@ -301,11 +302,18 @@ def update(
     if chosen != memory.decision:
         memory = replace(memory, decision=chosen)
         changes["decision"] = chosen
-    if not changes:
+    asked = (model, reflection_model, embedder, propose_checks, decision, reflection_cases)
+    if all(option is None for option in asked):
         raise InputError(
             "nothing to change: give --model, --reflection-model, --embedder, "
             "--[no-]propose-checks, --[no-]reflection-cases or --decision"
         )
+    if not changes:  # what was asked for already holds: no new memory version
+        summary = _summary(opened, name)
+        emit(summary, as_json, lambda: _render_summary(summary))
+        if not as_json:
+            err_console.print(f"{name}: already so; nothing changed", markup=False)
+        return
     opened.commit(
         row.judge_id,
         ChangeSet(

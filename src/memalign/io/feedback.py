@@ -77,13 +77,33 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice is refused, not read as its last value."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RepeatedKey(key)
+        seen[key] = value
+    return seen
+
+
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) for each non-blank line of a JSONL file."""
     for number, text in numbered_lines(path):
         if not text.strip():
             continue
         try:
-            yield number, json.loads(text)
+            yield number, json.loads(text, object_pairs_hook=_unique_keys)
+        except _RepeatedKey as exc:
+            raise InputError(
+                "appears twice in one object", file=str(path), line=number, field=exc.key
+            ) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
         except RecursionError:
@@ -101,12 +121,20 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             current[0] = number
             yield text
 
+    # The csv module's own cap (131,072) is far below the product's: raise it to one past it,
+    # so a cell up to MAX_FIELD_CHARS reads and a larger one is refused by name below.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS + 1))
     reader = csv.reader(texts(), strict=True)
     header: list[str] | None = None
     try:
         for cells in reader:
             if header is None:
                 header = [h.strip() for h in cells]
+                twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
+                if twice is not None:
+                    raise InputError(
+                        "column appears twice in the header", file=str(path), line=1, field=twice
+                    )
                 continue
             if not any(c.strip() for c in cells):
                 continue
@@ -118,7 +146,12 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 )
             yield current[0], {k: _cell(v) for k, v in zip(header, cells, strict=True)}
     except csv.Error as exc:
-        raise InputError(f"invalid CSV: {exc}", file=str(path), line=current[0]) from None
+        reason = (
+            f"a cell is too large (> {MAX_FIELD_CHARS:,} characters)"
+            if "field larger than field limit" in str(exc)
+            else f"invalid CSV: {exc}"
+        )
+        raise InputError(reason, file=str(path), line=current[0]) from None
 
 
 def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -247,7 +280,10 @@ def read_records(
             record = Feedback.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise fail(first["msg"], str(first["loc"][0]) if first["loc"] else "record") from None
+            raise fail(
+                first["msg"].removeprefix("Value error, "),
+                str(first["loc"][0]) if first["loc"] else "record",
+            ) from None
         rows.append(Row(line, record))
     if not rows:
         raise InputError("no records in file", file=str(path))

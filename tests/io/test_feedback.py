@@ -1,0 +1,47 @@
+"""The feedback reader: what it accepts as JSONL and CSV, and where it says a file is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from memalign import Feedback, InputError, JudgeSpec, Labels
+from memalign.io import read_records
+
+SPEC = JudgeSpec(name="j", instructions="Is {{ outputs }} right?", output=Labels(("Pass", "Fail")))
+
+
+def test_a_csv_cell_as_large_as_a_jsonl_field_is_read(tmp_path: Path) -> None:
+    # The csv module alone stops at 131,072 characters a cell.
+    path = tmp_path / "big.csv"
+    path.write_text("id,outputs,label\nq," + "x" * 200_000 + ",Pass\n")
+    (row,) = read_records(path, SPEC)
+    assert row.record.outputs == "x" * 200_000 and row.line == 2
+
+
+def test_a_key_or_column_given_twice_is_refused_not_read_as_the_last(tmp_path: Path) -> None:
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"id": "a", "inputs": {"q": 1, "q": 2}, "label": "Pass"}\n')
+    with pytest.raises(InputError) as info:
+        read_records(nested, SPEC)
+    assert (info.value.line, info.value.field) == (1, "q")
+    header = tmp_path / "twice.csv"
+    header.write_text("id,outputs,outputs,label\nq,a,b,Pass\n")
+    with pytest.raises(InputError, match="column appears twice") as info:
+        read_records(header, SPEC)
+    assert info.value.field == "outputs"
+
+
+def test_half_a_surrogate_pair_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"id": "ok", "outputs": "fine \\ud83d\\ude00", "label": "Pass"}\n'  # a whole pair
+        '{"id": "bad", "outputs": "x", "feedback": "cut \\ud83d", "label": "Fail"}\n'
+    )
+    with pytest.raises(InputError, match="not valid Unicode") as info:
+        read_records(path, SPEC)
+    assert (info.value.line, info.value.field) == (2, "feedback")
+    with pytest.raises(ValidationError, match="not valid Unicode"):
+        Feedback(id="api", outputs={"nested": ["\udfff"]}, label="Pass")
