@@ -432,6 +432,11 @@ def test_history_records_each_operation(make_judge: Callable[..., Judge]) -> Non
     assert judge.version == 5
     retired = next(g for g in judge.guidelines() if g.id == added.id)
     assert (retired.status, retired.pinned, retired.origin) == ("retired", True, "manual")
+    # Asking again for what already holds is no operation: no version, no history entry.
+    judge.retire_guideline(added.id)
+    judge.pin_guideline(added.id)
+    assert judge.set_check(added.id, None) == retired
+    assert judge.version == 5 and len(judge.history()) == 5
 
 
 def test_calibration_rescores_the_batch_under_the_new_memory(

@@ -121,6 +121,8 @@ def set_check(engine: JudgeEngine, guideline_id: str, check: Check | None) -> Gu
         raise InputError(
             f"{guideline_id} was mined as a check: retire it instead", field="guideline"
         )
+    if check is None and current.check is None:
+        return current  # nothing to remove: no new memory version
     if check is not None:
         check = _validated(engine, check)
     update: dict[str, object] = {"check": check, "updated_at": utcnow()}
@@ -134,6 +136,8 @@ def set_check(engine: JudgeEngine, guideline_id: str, check: Check | None) -> Gu
 @exclusive
 def set_pinned(engine: JudgeEngine, guideline_id: str, pinned: bool = True) -> Guideline:
     current, vector = _find(engine, guideline_id)
+    if current.pinned == pinned:
+        return current
     changed = current.model_copy(update={"pinned": pinned, "updated_at": utcnow()})
     return _save(engine, "guideline.pin" if pinned else "guideline.unpin", changed, vector)
 
@@ -141,7 +145,7 @@ def set_pinned(engine: JudgeEngine, guideline_id: str, pinned: bool = True) -> G
 @exclusive
 def set_status(engine: JudgeEngine, guideline_id: str, status: GuidelineStatus) -> Guideline:
     current, vector = _find(engine, guideline_id)
-    if status == "active" and current.status == "active":
+    if status == current.status:  # asking for what holds makes no new memory version
         return current
     changed = current.model_copy(update={"status": status, "updated_at": utcnow()})
     operation = {"active": "guideline.approve", "retired": "guideline.retire"}.get(
