@@ -91,7 +91,7 @@ def simulate(run: Path, data: Path) -> list[str] | None:
         deltas = [_logit(_first(p1)) - _logit(_first(p0)) for p0, p1, _ in memory]
         moved.append(statistics.median(deltas))
         rules: dict[str, Threshold | None] = {"argmax": None, "first-pass": fitted}
-        for n in SAMPLES:
+        for n in (n for n in SAMPLES if n <= len(deltas)):
             rules[f"shift {n}"] = _shifted(fitted, statistics.median(rng.sample(deltas, n)))
         rules["refit (calibrate)"] = refit
         for name, threshold in rules.items():
@@ -108,6 +108,8 @@ def simulate(run: Path, data: Path) -> list[str] | None:
     ]
     calls = {"argmax": 0, "first-pass": 0, "refit (calibrate)": len(rows) // 2}
     for name, values in scores.items():
+        if len(values) < 2:
+            continue
         cuts = statistics.quantiles(values, n=10)
         cost = calls.get(name, int(name.split()[-1]) if name.startswith("shift") else 0)
         lines.append(

@@ -22,6 +22,25 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _lone_surrogate(value: Any) -> bool:
+    """Whether any text in ``value`` (its strings, and the keys and items of its dicts and
+    lists) holds half a surrogate pair. Only strings are looked at, and ASCII ones cost a
+    flag test: records are validated on every read from the store."""
+    if isinstance(value, str):
+        if value.isascii():
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_lone_surrogate(item) for item in value)
+    return False
+
+
 class Case(BaseModel):
     """What a judge looks at. For pairwise judges ``outputs`` holds the two responses."""
 
@@ -63,10 +82,8 @@ class Feedback(BaseModel):
     def _unicode(cls, value: Any) -> Any:
         # JSON may escape half of a surrogate pair ("\ud800"): valid JSON, but not text, and a
         # record holding it could be neither hashed nor stored.
-        try:
-            canonical_json(value).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("not valid Unicode: an unpaired surrogate escape (\\udXXX)") from None
+        if _lone_surrogate(value):
+            raise ValueError("not valid Unicode: an unpaired surrogate escape (\\udXXX)")
         return value
 
     @field_validator("feedback", "annotator")

@@ -178,6 +178,10 @@ def test_memory_and_guideline_commands(cli: Invoke, judge: str, tmp_path: Path) 
     assert [h["operation"] for h in memory["history"]][:2] == ["align", "guideline.add"]
     assert "No competitor names." in cli("memory", judge).output
     assert cli("guideline", "pin", judge, "g-missing").exit_code == 2
+    again = cli("guideline", "pin", judge, gid)  # already pinned: said, and no new version
+    assert again.exit_code == 0 and "unchanged (already so):" in again.output
+    later = _json(cli("memory", judge, "--history", "--json").output)["history"]
+    assert len(later) == len(memory["history"])
 
 
 def test_forget_variants(cli: Invoke, judge: str, tmp_path: Path) -> None:
@@ -312,7 +316,7 @@ def test_checks_from_the_command_line(cli: Invoke, judge: str, tmp_path: Path) -
     assert usage["share_decided_by_checks"] == 1.0 and usage["llm_calls"] == 0
     ran = cli("run", judge, str(labelled), "--out", str(tmp_path / "v.jsonl"))
     said = " ".join(ran.stderr.split())
-    assert "0 model calls" in said and "3 verdicts decided by checks (100%)" in said
+    assert "0 model calls" in said and "3 verdicts (100%) decided by checks" in said
 
 
 def test_a_check_with_a_place_a_pattern_and_a_condition(cli: Invoke, judge: str) -> None:

@@ -53,6 +53,7 @@ def test_what_reflection_reads_is_set_at_create_and_by_update(cli: Invoke) -> No
     assert on["memory"]["reflection_cases"] is True
     same = json.loads(cli("judge", "update", "r", "--reflection-cases", "--json").output)
     assert same["memory"]["reflection_cases"] is True  # already so: no new version, no error
+    assert same["memory_version"] == on["memory_version"]
     cases = cli("judge", "create", "c", "--output", "binary", "--instructions", "x",
                 "--model", "fake", "--reflection-cases", "--json")  # fmt: skip
     assert json.loads(cases.output)["memory"]["reflection_cases"] is True

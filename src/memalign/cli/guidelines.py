@@ -42,8 +42,14 @@ guideline_app = typer.Typer(
 )
 
 
-def _show(judge: Judge, guideline: Guideline, as_json: bool, verb: str) -> None:
+def _show(
+    judge: Judge, guideline: Guideline, as_json: bool, verb: str, *, since: int | None = None
+) -> None:
+    """Print the guideline after ``verb``; with ``since`` (the memory version before the
+    change), say so when the change made no new version: what was asked for already held."""
     min_bound = judge.spec.memory.check_min_bound
+    if since is not None and judge.version == since:
+        verb = "unchanged (already so):"
 
     def render() -> None:
         console.print(
@@ -156,9 +162,10 @@ def set_check(
         raise InputError("give either --check TERM --implies LABEL or --remove", field="--check")
     judge = open_judge(store_for(store), name, "fake")
     verb = "removed the check of" if remove else "set the check of"
+    since = judge.version
     with _implies_named():
         changed = judge.set_check(guideline_id, built)
-    _show(judge, changed, as_json, verb)
+    _show(judge, changed, as_json, verb, since=since)
 
 
 @guideline_app.command("edit")
@@ -188,12 +195,9 @@ def pin(
 ) -> None:
     """Pin a guideline: always used, never reworded by consolidation."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(
-        judge,
-        judge.pin_guideline(guideline_id, not unpin),
-        as_json,
-        "unpinned" if unpin else "pinned",
-    )
+    since = judge.version
+    changed = judge.pin_guideline(guideline_id, not unpin)
+    _show(judge, changed, as_json, "unpinned" if unpin else "pinned", since=since)
 
 
 @guideline_app.command("retire")
@@ -203,7 +207,9 @@ def retire(
 ) -> None:
     """Stop using a guideline (kept for the record)."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge, judge.retire_guideline(guideline_id), as_json, "retired")
+    since = judge.version
+    changed = judge.retire_guideline(guideline_id)
+    _show(judge, changed, as_json, "retired", since=since)
 
 
 @guideline_app.command("approve")
@@ -213,4 +219,6 @@ def approve(
 ) -> None:
     """Activate a pending (or retired) guideline."""
     judge = open_judge(store_for(store), name, "fake")
-    _show(judge, judge.approve_guideline(guideline_id), as_json, "approved")
+    since = judge.version
+    changed = judge.approve_guideline(guideline_id)
+    _show(judge, changed, as_json, "approved", since=since)

@@ -28,10 +28,10 @@ def usage_line(usage: dict[str, Any]) -> str:
     """``verdict_usage`` in one line of plain words."""
     calls = usage["llm_calls"]
     line = f"{calls} model call{'' if calls == 1 else 's'}, {usage['seconds']:.1f} s"
-    if usage["decided_by_checks"]:
+    decided = usage["decided_by_checks"]
+    if decided:
         line += (
-            f"; {usage['decided_by_checks']} verdicts decided by checks "
-            f"({usage['share_decided_by_checks']:.0%}), {usage['judge_calls_saved']} judge calls "
-            "saved"
+            f"; {decided} verdict{'' if decided == 1 else 's'} "
+            f"({usage['share_decided_by_checks']:.0%}) decided by checks with no model call"
         )
     return line

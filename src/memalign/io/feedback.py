@@ -102,7 +102,7 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             yield number, json.loads(text, object_pairs_hook=_unique_keys)
         except _RepeatedKey as exc:
             raise InputError(
-                "appears twice in one object", file=str(path), line=number, field=exc.key
+                f"key {exc.key!r} appears twice in one JSON object", file=str(path), line=number
             ) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", file=str(path), line=number) from None
@@ -122,15 +122,17 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield text
 
     # The csv module's own cap (131,072) is far below the product's: raise it to one past it,
-    # so a cell up to MAX_FIELD_CHARS reads and a larger one is refused by name below.
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS + 1))
+    # so a cell up to MAX_FIELD_CHARS reads and a larger one is refused by name below. The cap
+    # is process-wide: it is put back when the file is read.
+    previous = csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS + 1))
     reader = csv.reader(texts(), strict=True)
     header: list[str] | None = None
     try:
         for cells in reader:
             if header is None:
                 header = [h.strip() for h in cells]
-                twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
+                # Blank names (a spreadsheet's trailing empty columns) are not read: no clash.
+                twice = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
                 if twice is not None:
                     raise InputError(
                         "column appears twice in the header", file=str(path), line=1, field=twice
@@ -145,6 +147,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     line=current[0],
                 )
             yield current[0], {k: _cell(v) for k, v in zip(header, cells, strict=True)}
+    except _RepeatedKey as exc:  # in a cell holding a JSON object
+        raise InputError(
+            f"key {exc.key!r} appears twice in one JSON object", file=str(path), line=current[0]
+        ) from None
     except csv.Error as exc:
         reason = (
             f"a cell is too large (> {MAX_FIELD_CHARS:,} characters)"
@@ -152,6 +158,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             else f"invalid CSV: {exc}"
         )
         raise InputError(reason, file=str(path), line=current[0]) from None
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -175,7 +183,7 @@ def _cell(value: str | None) -> Any:
     stripped = value.strip()
     if stripped[:1] in "{[":
         try:
-            return json.loads(stripped)
+            return json.loads(stripped, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError:
             return value
     return value
